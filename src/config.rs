@@ -1,0 +1,309 @@
+//! `config.toml`: every default in one file, validated before anything binds or opens.
+//! Relative paths are relative to the folder of the file that names them.
+
+use std::fmt;
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+
+use crate::server::{ServerConfig, MAX_HEADERS_CEILING};
+
+/// The file looked for in the current folder when `--config` is not given.
+pub const DEFAULT_FILE: &str = "config.toml";
+
+/// The settings as written in the file; every field has a default, unknown keys are errors.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+struct RawConfig {
+    host: String,
+    port: i64,
+    static_dir: PathBuf,
+    templates_dir: PathBuf,
+    database: PathBuf,
+    migrations_dir: PathBuf,
+    max_connections: i64,
+    header_timeout_secs: i64,
+    idle_timeout_secs: i64,
+    shutdown_grace_secs: i64,
+    max_head_bytes: i64,
+    max_headers: i64,
+    max_body_bytes: i64,
+    cache_control: String,
+    page_cache: bool,
+    log_level: String,
+}
+
+impl Default for RawConfig {
+    fn default() -> Self {
+        RawConfig {
+            host: "localhost".into(),
+            port: 8080,
+            static_dir: "static".into(),
+            templates_dir: "templates".into(),
+            database: "stock.db".into(),
+            migrations_dir: "migrations".into(),
+            max_connections: 1024,
+            header_timeout_secs: 10,
+            idle_timeout_secs: 60,
+            shutdown_grace_secs: 10,
+            max_head_bytes: 16 * 1024,
+            max_headers: 100,
+            max_body_bytes: 1024 * 1024,
+            cache_control: "public, max-age=300".into(),
+            page_cache: true,
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// Validated settings, with paths made absolute.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `localhost` (both loopbacks), an IP address, or a host name to resolve.
+    pub host: String,
+    /// TCP port; 0 picks a free one.
+    pub port: u16,
+    /// Files served as they are.
+    pub static_dir: PathBuf,
+    /// Tera templates.
+    pub templates_dir: PathBuf,
+    /// The SQLite database file.
+    pub database: PathBuf,
+    /// Numbered `.sql` files applied at start-up.
+    pub migrations_dir: PathBuf,
+    /// Live connections at most.
+    pub max_connections: usize,
+    /// Time to receive a request head.
+    pub header_timeout: Duration,
+    /// Time an idle keep-alive connection is kept.
+    pub idle_timeout: Duration,
+    /// Time shutdown waits for requests in flight.
+    pub shutdown_grace: Duration,
+    /// Largest request head.
+    pub max_head_bytes: usize,
+    /// Most header fields in a request.
+    pub max_headers: usize,
+    /// Largest request body.
+    pub max_body_bytes: u64,
+    /// `Cache-Control` of static files.
+    pub cache_control: String,
+    /// Whether rendered pages are kept until the data changes.
+    pub page_cache: bool,
+    /// Default log level when `RUST_LOG` is not set.
+    pub log_level: String,
+}
+
+/// A configuration that cannot be used; the message names the file and the key.
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Loads `path`, or `config.toml` in the current folder if it exists, or the built-in
+    /// defaults (relative to the current folder).
+    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let (file, must_exist) = match path {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from(DEFAULT_FILE), false),
+        };
+        let text = match std::fs::read_to_string(&file) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
+                let here = std::env::current_dir()
+                    .map_err(|e| ConfigError(format!("current folder: {e}")))?;
+                return Config::validate(RawConfig::default(), &here, "built-in defaults");
+            }
+            Err(e) => return Err(ConfigError(format!("{}: {e}", file.display()))),
+        };
+        Config::parse(&text, &file)
+    }
+
+    /// Parses the text of a config file found at `file`.
+    pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
+        let name = file.display().to_string();
+        let raw: RawConfig = toml::from_str(text)
+            .map_err(|e| ConfigError(format!("{name}: {}", e.to_string().trim_end())))?;
+        let base = match file.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let base = base
+            .canonicalize()
+            .map_err(|e| ConfigError(format!("{name}: folder {}: {e}", base.display())))?;
+        Config::validate(raw, &base, &name)
+    }
+
+    fn validate(raw: RawConfig, base: &Path, name: &str) -> Result<Config, ConfigError> {
+        let int = |key: &str, v: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
+            if v < min || v > max {
+                Err(ConfigError(format!(
+                    "{name}: {key} must be {min}-{max}, got {v}"
+                )))
+            } else {
+                Ok(v)
+            }
+        };
+        let secs =
+            |key: &str, v: i64| int(key, v, 1, 86_400).map(|s| Duration::from_secs(s as u64));
+        let level = raw.log_level.to_ascii_lowercase();
+        if !["off", "error", "warn", "info", "debug", "trace"].contains(&level.as_str()) {
+            return Err(ConfigError(format!(
+                "{name}: log_level must be one of off, error, warn, info, debug, trace, got {:?}",
+                raw.log_level
+            )));
+        }
+        if raw.host.trim().is_empty() {
+            return Err(ConfigError(format!("{name}: host must not be empty")));
+        }
+        if raw.cache_control.contains(['\r', '\n']) {
+            return Err(ConfigError(format!(
+                "{name}: cache_control must be one line"
+            )));
+        }
+        Ok(Config {
+            host: raw.host,
+            port: int("port", raw.port, 0, 65535)? as u16,
+            static_dir: base.join(raw.static_dir),
+            templates_dir: base.join(raw.templates_dir),
+            database: base.join(raw.database),
+            migrations_dir: base.join(raw.migrations_dir),
+            max_connections: int("max_connections", raw.max_connections, 1, 1_000_000)? as usize,
+            header_timeout: secs("header_timeout_secs", raw.header_timeout_secs)?,
+            idle_timeout: secs("idle_timeout_secs", raw.idle_timeout_secs)?,
+            shutdown_grace: secs("shutdown_grace_secs", raw.shutdown_grace_secs)?,
+            max_head_bytes: int("max_head_bytes", raw.max_head_bytes, 256, 1 << 20)? as usize,
+            max_headers: int(
+                "max_headers",
+                raw.max_headers,
+                1,
+                MAX_HEADERS_CEILING as i64,
+            )? as usize,
+            max_body_bytes: int("max_body_bytes", raw.max_body_bytes, 0, 1 << 40)? as u64,
+            cache_control: raw.cache_control,
+            page_cache: raw.page_cache,
+            log_level: level,
+        })
+    }
+
+    /// The addresses to listen on: both loopbacks for `localhost`, else exactly `host`.
+    pub fn listen_addrs(&self) -> Result<Vec<SocketAddr>, ConfigError> {
+        if self.host.eq_ignore_ascii_case("localhost") {
+            return Ok(vec![
+                SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), self.port),
+                SocketAddr::new(IpAddr::V6(Ipv6Addr::LOCALHOST), self.port),
+            ]);
+        }
+        let host = self.host.trim_start_matches('[').trim_end_matches(']');
+        if let Ok(ip) = host.parse::<IpAddr>() {
+            return Ok(vec![SocketAddr::new(ip, self.port)]);
+        }
+        let addrs: Vec<SocketAddr> = (host, self.port)
+            .to_socket_addrs()
+            .map_err(|e| ConfigError(format!("host {:?}: {e}", self.host)))?
+            .take(1)
+            .collect();
+        if addrs.is_empty() {
+            return Err(ConfigError(format!("host {:?} has no address", self.host)));
+        }
+        Ok(addrs)
+    }
+
+    /// The part of the settings the server uses.
+    pub fn server_config(&self) -> ServerConfig {
+        ServerConfig {
+            static_dir: self.static_dir.clone(),
+            max_connections: self.max_connections,
+            header_timeout: self.header_timeout,
+            idle_timeout: self.idle_timeout,
+            max_head_bytes: self.max_head_bytes,
+            max_headers: self.max_headers,
+            max_body_bytes: self.max_body_bytes,
+            cache_control: self.cache_control.clone(),
+            shutdown_grace: self.shutdown_grace,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(text: &str) -> Result<Config, ConfigError> {
+        let dir = std::env::temp_dir();
+        Config::parse(text, &dir.join("test-config.toml"))
+    }
+
+    #[test]
+    fn empty_file_means_defaults() {
+        let c = parse("").unwrap();
+        assert_eq!(c.port, 8080);
+        assert_eq!(c.host, "localhost");
+        assert!(c.static_dir.is_absolute());
+        assert!(c.static_dir.ends_with("static"));
+    }
+
+    #[test]
+    fn the_shipped_config_is_valid_and_matches_the_defaults() {
+        let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml");
+        let text = std::fs::read_to_string(&shipped).unwrap();
+        let c = Config::parse(&text, &shipped).unwrap();
+        let d = parse("").unwrap();
+        assert_eq!(c.port, d.port);
+        assert_eq!(c.max_connections, d.max_connections);
+        assert_eq!(c.max_head_bytes, d.max_head_bytes);
+        assert_eq!(c.cache_control, d.cache_control);
+        assert_eq!(
+            c.static_dir,
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("static")
+        );
+    }
+
+    #[test]
+    fn errors_name_the_file_and_the_key() {
+        let cases = [
+            ("port = 70000", "port must be 0-65535, got 70000"),
+            ("port = -1", "port must be"),
+            ("port = \"abc\"", "port"),
+            ("colour = \"red\"", "unknown field `colour`"),
+            ("max_connections = 0", "max_connections must be"),
+            ("header_timeout_secs = 0", "header_timeout_secs must be"),
+            ("max_headers = 100000", "max_headers must be"),
+            ("log_level = \"loud\"", "log_level must be one of"),
+            ("host = \"\"", "host must not be empty"),
+            ("port = ", "test-config.toml"),
+        ];
+        for (text, want) in cases {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains("test-config.toml"), "{text}: {err}");
+            assert!(err.contains(want), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn relative_paths_follow_the_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("site.toml");
+        let c = Config::parse("static_dir = \"www\"\ndatabase = \"/abs/x.db\"", &file).unwrap();
+        assert_eq!(c.static_dir, dir.path().canonicalize().unwrap().join("www"));
+        assert_eq!(c.database, Path::new("/abs/x.db"));
+    }
+
+    #[test]
+    fn localhost_means_both_loopbacks() {
+        let c = parse("port = 9").unwrap();
+        let addrs = c.listen_addrs().unwrap();
+        assert_eq!(addrs.len(), 2);
+        assert!(addrs.iter().all(|a| a.ip().is_loopback() && a.port() == 9));
+        let c = parse("host = \"127.0.0.1\"").unwrap();
+        assert_eq!(c.listen_addrs().unwrap().len(), 1);
+    }
+}

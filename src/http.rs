@@ -1,0 +1,340 @@
+//! The interface between server and application, miniweb's WSGI: `Request`, `Response`, `Body`
+//! and the `App` trait. These are the only types that cross between `server` and `framework`.
+
+use std::fmt;
+use std::fs::File;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+/// The protocol version of a request; miniweb speaks HTTP/1.0 and HTTP/1.1 only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Version {
+    /// HTTP/1.0: the connection closes after the response unless the client asks otherwise.
+    Http10,
+    /// HTTP/1.1: persistent connections by default.
+    Http11,
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Version::Http10 => "HTTP/1.0",
+            Version::Http11 => "HTTP/1.1",
+        })
+    }
+}
+
+/// An ordered list of header fields with case-insensitive lookup.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Headers(Vec<(String, String)>);
+
+impl Headers {
+    /// An empty header list.
+    pub fn new() -> Self {
+        Headers(Vec::new())
+    }
+
+    /// The value of the first field named `name` (ASCII case-insensitive).
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Every value of the fields named `name`, in the order they arrived.
+    pub fn get_all<'a>(&'a self, name: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.0
+            .iter()
+            .filter(move |(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether a field named `name` is present.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// Appends a field, keeping any others of the same name.
+    pub fn append(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        self.0.push((name.into(), value.into()));
+    }
+
+    /// Sets a field, replacing every other field of the same name.
+    pub fn set(&mut self, name: impl Into<String>, value: impl Into<String>) {
+        let name = name.into();
+        self.remove(&name);
+        self.0.push((name, value.into()));
+    }
+
+    /// Removes every field named `name`.
+    pub fn remove(&mut self, name: &str) {
+        self.0.retain(|(n, _)| !n.eq_ignore_ascii_case(name));
+    }
+
+    /// All fields in order, as (name, value) pairs.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.0.iter().map(|(n, v)| (n.as_str(), v.as_str()))
+    }
+
+    /// Whether the comma-separated field `name` lists `token` (ASCII case-insensitive), as
+    /// `Connection: keep-alive, Upgrade` lists `keep-alive`.
+    pub fn has_token(&self, name: &str, token: &str) -> bool {
+        self.get_all(name)
+            .flat_map(|v| v.split(','))
+            .any(|t| t.trim().eq_ignore_ascii_case(token))
+    }
+}
+
+/// One HTTP request as the application sees it: the environ of WSGI.
+///
+/// The server has already read the whole body (de-chunked) and checked the framing; the
+/// application never touches the socket.
+#[derive(Debug, Clone)]
+pub struct Request {
+    /// The method, as sent (`GET`, `POST`, ...).
+    pub method: String,
+    /// The request-target as sent: path and query, still percent-encoded.
+    pub target: String,
+    /// The path, percent-decoded as UTF-8. An encoded `/` (`%2F`) decodes to `/` here, so code
+    /// that cares about segments should split `raw_path()` and decode each segment.
+    pub path: String,
+    /// The query string without the `?`, still percent-encoded; empty when there is none.
+    pub query: String,
+    /// HTTP/1.0 or HTTP/1.1.
+    pub version: Version,
+    /// The header fields.
+    pub headers: Headers,
+    /// The body, complete; empty when the request had none.
+    pub body: Vec<u8>,
+    /// The client's address, when known.
+    pub peer: Option<SocketAddr>,
+}
+
+impl Request {
+    /// A request built in memory, for tests of an `App` without a socket.
+    pub fn fake(method: &str, target: &str) -> Request {
+        let (raw_path, query) = split_target(target);
+        let path = percent_encoding::percent_decode_str(raw_path)
+            .decode_utf8_lossy()
+            .into_owned();
+        Request {
+            method: method.to_string(),
+            target: target.to_string(),
+            path,
+            query: query.to_string(),
+            version: Version::Http11,
+            headers: Headers::new(),
+            body: Vec::new(),
+            peer: None,
+        }
+    }
+
+    /// The path part of the target, still percent-encoded.
+    pub fn raw_path(&self) -> &str {
+        split_target(&self.target).0
+    }
+
+    /// A header value by name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name)
+    }
+}
+
+/// Splits a request-target into its path and query (without the `?`).
+pub fn split_target(target: &str) -> (&str, &str) {
+    match target.split_once('?') {
+        Some((path, query)) => (path, query),
+        None => (target, ""),
+    }
+}
+
+/// A response body.
+#[derive(Debug)]
+pub enum Body {
+    /// No body at all.
+    Empty,
+    /// A body held in memory.
+    Bytes(Vec<u8>),
+    /// A body held in memory and shared between responses (a cached page or file).
+    Shared(Arc<[u8]>),
+    /// `len` bytes of an open file from offset `start`, streamed from disk by the server.
+    File {
+        /// The open file.
+        file: File,
+        /// The first byte to send.
+        start: u64,
+        /// How many bytes to send.
+        len: u64,
+    },
+}
+
+impl Body {
+    /// The number of bytes the body holds.
+    pub fn len(&self) -> u64 {
+        match self {
+            Body::Empty => 0,
+            Body::Bytes(b) => b.len() as u64,
+            Body::Shared(b) => b.len() as u64,
+            Body::File { len, .. } => *len,
+        }
+    }
+
+    /// Whether the body holds no bytes.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// One HTTP response: the status and headers of WSGI's `start_response`, plus the body.
+///
+/// The server adds the framing headers (`Content-Length`, `Date`, `Server`, `Connection`).
+#[derive(Debug)]
+pub struct Response {
+    /// The status code.
+    pub status: u16,
+    /// Header fields set by the application.
+    pub headers: Headers,
+    /// The body.
+    pub body: Body,
+}
+
+impl Response {
+    /// A response with `status`, no headers and no body.
+    pub fn new(status: u16) -> Response {
+        Response {
+            status,
+            headers: Headers::new(),
+            body: Body::Empty,
+        }
+    }
+
+    /// A `text/html; charset=utf-8` response.
+    pub fn html(status: u16, body: impl Into<Vec<u8>>) -> Response {
+        Response::new(status)
+            .with_header("Content-Type", "text/html; charset=utf-8")
+            .with_body(Body::Bytes(body.into()))
+    }
+
+    /// A `text/plain; charset=utf-8` response.
+    pub fn text(status: u16, body: impl Into<Vec<u8>>) -> Response {
+        Response::new(status)
+            .with_header("Content-Type", "text/plain; charset=utf-8")
+            .with_body(Body::Bytes(body.into()))
+    }
+
+    /// A redirect (`301`, `302`, `303`, `307`, `308`) to `location`.
+    pub fn redirect(status: u16, location: &str) -> Response {
+        Response::new(status).with_header("Location", location)
+    }
+
+    /// A small fixed HTML page for an error status, with nothing in it but the status.
+    pub fn error_page(status: u16) -> Response {
+        let line = format!("{} {}", status, reason(status));
+        Response::html(
+            status,
+            format!(
+                "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{line}</title></head>\
+                 <body><h1>{line}</h1><hr><p>miniweb</p></body></html>\n"
+            ),
+        )
+    }
+
+    /// This response with one more header field.
+    pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Response {
+        self.headers.append(name, value);
+        self
+    }
+
+    /// This response with `body`.
+    pub fn with_body(mut self, body: Body) -> Response {
+        self.body = body;
+        self
+    }
+}
+
+/// The reason phrase of a status code (RFC 9110, section 15).
+pub fn reason(status: u16) -> &'static str {
+    match status {
+        100 => "Continue",
+        200 => "OK",
+        201 => "Created",
+        204 => "No Content",
+        206 => "Partial Content",
+        301 => "Moved Permanently",
+        302 => "Found",
+        303 => "See Other",
+        304 => "Not Modified",
+        307 => "Temporary Redirect",
+        308 => "Permanent Redirect",
+        400 => "Bad Request",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        409 => "Conflict",
+        411 => "Length Required",
+        413 => "Content Too Large",
+        414 => "URI Too Long",
+        415 => "Unsupported Media Type",
+        416 => "Range Not Satisfiable",
+        417 => "Expectation Failed",
+        422 => "Unprocessable Content",
+        429 => "Too Many Requests",
+        431 => "Request Header Fields Too Large",
+        500 => "Internal Server Error",
+        501 => "Not Implemented",
+        503 => "Service Unavailable",
+        505 => "HTTP Version Not Supported",
+        _ => "Unknown",
+    }
+}
+
+/// An application: anything that turns a request into a response.
+///
+/// `call` must not fail: every error becomes a response. Should it panic anyway, the server
+/// answers that one request with a 500 and goes on.
+pub trait App: Send + Sync + 'static {
+    /// Answers one request.
+    fn call(&self, req: &Request) -> Response;
+}
+
+impl<F> App for F
+where
+    F: Fn(&Request) -> Response + Send + Sync + 'static,
+{
+    fn call(&self, req: &Request) -> Response {
+        self(req)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_lookup_is_case_insensitive() {
+        let mut h = Headers::new();
+        h.append("Content-Type", "text/plain");
+        assert_eq!(h.get("content-type"), Some("text/plain"));
+        h.set("CONTENT-TYPE", "text/html");
+        assert_eq!(h.get_all("Content-Type").count(), 1);
+        assert_eq!(h.get("content-type"), Some("text/html"));
+    }
+
+    #[test]
+    fn connection_tokens_are_found_in_lists() {
+        let mut h = Headers::new();
+        h.append("Connection", "Upgrade, Keep-Alive");
+        assert!(h.has_token("connection", "keep-alive"));
+        assert!(!h.has_token("connection", "close"));
+    }
+
+    #[test]
+    fn fake_request_splits_and_decodes() {
+        let r = Request::fake("GET", "/a%20b/c.html?x=1");
+        assert_eq!(r.path, "/a b/c.html");
+        assert_eq!(r.raw_path(), "/a%20b/c.html");
+        assert_eq!(r.query, "x=1");
+    }
+}

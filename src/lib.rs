@@ -1,0 +1,8 @@
+//! miniweb: a minimal web server, a WSGI-like interface, a tiny framework and a stock site.
+//!
+//! `http` is the interface; `server` serves it; `framework` implements it; `stocks` is the
+//! application built on the framework; `config` reads `config.toml`.
+
+pub mod config;
+pub mod http;
+pub mod server;

@@ -1,0 +1,108 @@
+//! The `miniweb` binary: command line and config.toml, logger, application, server.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use miniweb::config::Config;
+use miniweb::http::{App, Request, Response};
+use miniweb::server::Server;
+
+const USAGE: &str = "\
+usage: miniweb [PORT] [--config FILE] [--routes] [--help]
+
+  PORT           TCP port to listen on (0-65535; 0 picks a free one); default from the config
+  --config FILE  settings file; default ./config.toml if present, else built-in defaults
+  --routes       print the route table and exit
+  --help         print this help and exit
+
+Logging: RUST_LOG (e.g. RUST_LOG=debug, RUST_LOG=info,access=off) overrides log_level.";
+
+/// What the command line asks for.
+#[derive(Debug, Default)]
+struct Args {
+    port: Option<u16>,
+    config: Option<PathBuf>,
+    routes: bool,
+    help: bool,
+}
+
+fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
+    let mut out = Args::default();
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "-h" | "--help" => out.help = true,
+            "--routes" => out.routes = true,
+            "--config" => {
+                let file = it.next().ok_or("--config needs a file name")?;
+                out.config = Some(PathBuf::from(file));
+            }
+            s if s.starts_with("--config=") => {
+                out.config = Some(PathBuf::from(&s["--config=".len()..]));
+            }
+            s if s.starts_with('-') && s.len() > 1 => return Err(format!("unknown option {s}")),
+            s => {
+                if out.port.is_some() {
+                    return Err(format!("unexpected argument {s:?}"));
+                }
+                let port = s
+                    .parse::<u16>()
+                    .map_err(|_| format!("invalid port {s:?}: must be a number from 0 to 65535"))?;
+                out.port = Some(port);
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn main() -> ExitCode {
+    let args = match parse_args(std::env::args().skip(1)) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("miniweb: {e}\n{USAGE}");
+            return ExitCode::from(2);
+        }
+    };
+    if args.help {
+        println!("{USAGE}");
+        return ExitCode::SUCCESS;
+    }
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("miniweb: {e}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
+    let mut config = Config::load(args.config.as_deref())?;
+    if let Some(port) = args.port {
+        config.port = port;
+    }
+    env_logger::Builder::new()
+        .parse_filters(&config.log_level)
+        .parse_env("RUST_LOG")
+        .init();
+    let addrs = config.listen_addrs()?;
+    let app: Arc<dyn App> = Arc::new(|_req: &Request| Response::error_page(404));
+    if args.routes {
+        return Ok(());
+    }
+    let server = Server::bind(&addrs, config.server_config())?;
+    let handle = server.shutdown_handle();
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGINT,
+        signal_hook::consts::SIGTERM,
+    ])?;
+    std::thread::spawn(move || {
+        if let Some(sig) = signals.forever().next() {
+            log::info!("signal {sig} received");
+            handle.shutdown();
+        }
+    });
+    server.run(app);
+    Ok(())
+}

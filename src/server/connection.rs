@@ -1,0 +1,379 @@
+//! One connection's life: read a request, dispatch it to the static files or the App, write
+//! the response with the server's framing, and repeat while the connection is kept alive.
+
+use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
+use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
+
+use percent_encoding::percent_decode_str;
+
+use super::access_log::{self, Entry};
+use super::request::{self, Head, ReadError, RequestReader};
+use super::{date, files, Shared};
+use crate::http::{reason, split_target, App, Body, Request, Response, Version};
+
+/// Bodies up to this size are copied behind the head and sent with one `write`.
+const COALESCE_LIMIT: usize = 16 * 1024;
+
+/// Serves one connection until it closes, an error ends it, or the server shuts down.
+pub(crate) fn serve(
+    stream: TcpStream,
+    peer: SocketAddr,
+    shared: &Shared,
+    app: &dyn App,
+    idle: &AtomicBool,
+) {
+    let config = &shared.config;
+    let mut reader = RequestReader::new(&stream, config);
+    let mut out = Vec::with_capacity(1024);
+    loop {
+        let (head, started) = match reader.read_head(idle, &shared.shutting_down) {
+            Ok(pair) => pair,
+            Err(ReadError::Closed) => return,
+            Err(ReadError::Reject(status, why)) => {
+                reject(&stream, peer, None, status, why, &mut out);
+                return;
+            }
+        };
+        let req = match read_request(&mut reader, &stream, head, peer) {
+            Ok(req) => req,
+            Err((head, ReadError::Reject(status, why))) => {
+                reject(&stream, peer, Some(&head), status, why, &mut out);
+                return;
+            }
+            Err((_, ReadError::Closed)) => return,
+        };
+
+        let mut resp = dispatch(&req, shared, app);
+        let keep_alive = wants_keep_alive(&req)
+            && !shared.shutting_down.load(Ordering::SeqCst)
+            && !resp.headers.has_token("Connection", "close");
+        let written = write_response(&stream, &req, &mut resp, keep_alive, &mut out);
+        access_log::log(&Entry {
+            peer,
+            request: Some((&req.method, &req.target, req.version)),
+            headers: Some(&req.headers),
+            status: resp.status,
+            bytes: written.as_ref().map_or(0, |w| w.body_bytes),
+            started,
+        });
+        match written {
+            Ok(w) if w.complete && keep_alive => {}
+            Ok(_) => {
+                linger_close(&stream);
+                return;
+            }
+            Err(e) => {
+                log::debug!("{peer}: client went away mid-response: {e}");
+                return;
+            }
+        }
+        if shared.shutting_down.load(Ordering::SeqCst) && !reader.has_buffered() {
+            return;
+        }
+    }
+}
+
+/// Validates the head and reads the body; on failure hands the head back for the log.
+fn read_request(
+    reader: &mut RequestReader<'_>,
+    stream: &TcpStream,
+    head: Head,
+    peer: SocketAddr,
+) -> Result<Request, (Head, ReadError)> {
+    let checked = check_head(&head).and_then(|target| {
+        let framing = request::framing(&head)?;
+        expect_continue(&head, &framing, reader, stream)?;
+        Ok((target, reader.read_body(&framing)?))
+    });
+    let (target, body) = match checked {
+        Ok(pair) => pair,
+        Err(e) => return Err((head, e)),
+    };
+    let (raw_path, query) = split_target(&target);
+    let path = match percent_decode_str(raw_path).decode_utf8() {
+        Ok(p) => p.into_owned(),
+        Err(_) => return Err((head, ReadError::Reject(400, "path is not UTF-8"))),
+    };
+    let query = query.to_string();
+    Ok(Request {
+        method: head.method,
+        target,
+        path,
+        query,
+        version: head.version,
+        headers: head.headers,
+        body,
+        peer: Some(peer),
+    })
+}
+
+/// Checks what RFC 9112 requires of a head and returns the target in origin form.
+fn check_head(head: &Head) -> Result<String, ReadError> {
+    let hosts = head.headers.get_all("Host").count();
+    if hosts > 1 || (head.version == Version::Http11 && hosts == 0) {
+        return Err(ReadError::Reject(400, "missing or repeated Host"));
+    }
+    let t = head.target.as_str();
+    if t.starts_with('/') || (t == "*" && head.method == "OPTIONS") {
+        return Ok(t.to_string());
+    }
+    // Absolute form (`GET http://host/path`), which servers must accept (RFC 9112, 3.2.2).
+    let lower = t.to_ascii_lowercase();
+    for scheme in ["http://", "https://"] {
+        if lower.starts_with(scheme) {
+            let rest = &t[scheme.len()..];
+            return Ok(match rest.find(['/', '?']) {
+                Some(i) if rest[i..].starts_with('/') => rest[i..].to_string(),
+                Some(i) => format!("/{}", &rest[i..]),
+                None => "/".to_string(),
+            });
+        }
+    }
+    Err(ReadError::Reject(400, "request target is not a path"))
+}
+
+/// Answers `Expect: 100-continue` before the body is read, or refuses other expectations.
+fn expect_continue(
+    head: &Head,
+    framing: &request::Framing,
+    reader: &RequestReader<'_>,
+    stream: &TcpStream,
+) -> Result<(), ReadError> {
+    let Some(expect) = head.headers.get("Expect") else {
+        return Ok(());
+    };
+    if !expect.trim().eq_ignore_ascii_case("100-continue") {
+        return Err(ReadError::Reject(417, "unsupported expectation"));
+    }
+    let has_body = !matches!(
+        framing,
+        request::Framing::None | request::Framing::Length(0)
+    );
+    if head.version == Version::Http11 && has_body && !reader.has_buffered() {
+        (&*stream)
+            .write_all(b"HTTP/1.1 100 Continue\r\n\r\n")
+            .map_err(|_| ReadError::Closed)?;
+    }
+    Ok(())
+}
+
+/// HTTP/1.1 keeps the connection unless told `close`; HTTP/1.0 only when asked `keep-alive`.
+fn wants_keep_alive(req: &Request) -> bool {
+    match req.version {
+        Version::Http11 => !req.headers.has_token("Connection", "close"),
+        Version::Http10 => req.headers.has_token("Connection", "keep-alive"),
+    }
+}
+
+/// Sends `/` and `*.html` to the App, everything else to the static files; a directory path
+/// ending in `/` is a static `index.html` when there is one.
+fn dispatch(req: &Request, shared: &Shared, app: &dyn App) -> Response {
+    let root = &shared.static_root;
+    let cache_control = &shared.config.cache_control;
+    if req.target == "*" {
+        return Response::new(204).with_header("Allow", "GET, HEAD, POST, OPTIONS");
+    }
+    let static_index = req.path.ends_with('/')
+        && matches!(
+            files::resolve(root, req.raw_path()),
+            Some(files::Resolved::File(_))
+        );
+    if !static_index && (req.path == "/" || req.path.ends_with(".html")) {
+        call_app(app, req)
+    } else {
+        files::serve(req, root, cache_control)
+    }
+}
+
+/// Calls the App; a panic becomes a 500 for this request alone.
+fn call_app(app: &dyn App, req: &Request) -> Response {
+    match panic::catch_unwind(AssertUnwindSafe(|| app.call(req))) {
+        Ok(resp) => resp,
+        Err(cause) => {
+            let what = cause
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| cause.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            log::error!("app panicked on {} {}: {what}", req.method, req.target);
+            Response::error_page(500)
+        }
+    }
+}
+
+/// What was sent of a response.
+struct Written {
+    body_bytes: u64,
+    /// False when a file body ended early, which leaves the framing broken.
+    complete: bool,
+}
+
+/// Writes `resp` with the server's framing headers. HEAD, 204 and 304 get no body.
+fn write_response(
+    stream: &TcpStream,
+    req: &Request,
+    resp: &mut Response,
+    keep_alive: bool,
+    out: &mut Vec<u8>,
+) -> io::Result<Written> {
+    let status = resp.status;
+    let bodiless_status = status == 204 || status == 304 || status < 200;
+    let send_body = !bodiless_status && req.method != "HEAD";
+    if bodiless_status {
+        resp.body = Body::Empty;
+    }
+    let close_token = if keep_alive {
+        (req.version == Version::Http10).then_some("keep-alive")
+    } else {
+        Some("close")
+    };
+    write_head(out, resp, close_token);
+    let mut stream = stream;
+    let len = resp.body.len();
+    if !send_body {
+        stream.write_all(out)?;
+        return Ok(Written {
+            body_bytes: 0,
+            complete: true,
+        });
+    }
+    match &mut resp.body {
+        Body::Empty => stream.write_all(out)?,
+        Body::Bytes(b) => write_two(&mut stream, out, b)?,
+        Body::Shared(b) => write_two(&mut stream, out, b)?,
+        Body::File { file, start, len } => {
+            stream.write_all(out)?;
+            let sent = send_file(file, *start, *len, &mut stream)?;
+            return Ok(Written {
+                body_bytes: sent,
+                complete: sent == *len,
+            });
+        }
+    }
+    Ok(Written {
+        body_bytes: len,
+        complete: true,
+    })
+}
+
+/// Serialises the status line and headers into `out`.
+fn write_head(out: &mut Vec<u8>, resp: &Response, connection: Option<&str>) {
+    use std::fmt::Write as _;
+    out.clear();
+    let mut head = String::with_capacity(256);
+    let _ = write!(
+        head,
+        "HTTP/1.1 {} {}\r\nServer: miniweb\r\n",
+        resp.status,
+        reason(resp.status)
+    );
+    date::with_now(|d| {
+        let _ = write!(head, "Date: {d}\r\n");
+    });
+    for (name, value) in resp.headers.iter() {
+        // Framing belongs to the server; whatever the app said about it is dropped.
+        if is_framing_header(name) {
+            continue;
+        }
+        let _ = write!(head, "{name}: {value}\r\n");
+    }
+    if resp.status != 204 && resp.status != 304 && resp.status >= 200 {
+        let _ = write!(head, "Content-Length: {}\r\n", resp.body.len());
+    }
+    if let Some(c) = connection {
+        let _ = write!(head, "Connection: {c}\r\n");
+    }
+    head.push_str("\r\n");
+    out.extend_from_slice(head.as_bytes());
+}
+
+fn is_framing_header(name: &str) -> bool {
+    [
+        "Content-Length",
+        "Transfer-Encoding",
+        "Connection",
+        "Date",
+        "Server",
+    ]
+    .iter()
+    .any(|h| h.eq_ignore_ascii_case(name))
+}
+
+/// Sends head and body, with one `write` when the body is small.
+fn write_two(stream: &mut &TcpStream, head: &mut Vec<u8>, body: &[u8]) -> io::Result<()> {
+    if body.len() <= COALESCE_LIMIT {
+        head.extend_from_slice(body);
+        return stream.write_all(head);
+    }
+    let mut bufs = [IoSlice::new(head), IoSlice::new(body)];
+    let mut bufs: &mut [IoSlice<'_>] = &mut bufs;
+    while !bufs.is_empty() {
+        match stream.write_vectored(bufs) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Streams `len` bytes of `file` from `start` without holding the whole file in memory.
+/// Returns how many bytes went out (fewer if the file shrank meanwhile).
+fn send_file(
+    file: &mut std::fs::File,
+    start: u64,
+    len: u64,
+    stream: &mut &TcpStream,
+) -> io::Result<u64> {
+    file.seek(SeekFrom::Start(start))?;
+    io::copy(&mut file.take(len), stream)
+}
+
+/// Answers a request the server refuses on its own, then closes.
+fn reject(
+    stream: &TcpStream,
+    peer: SocketAddr,
+    head: Option<&Head>,
+    status: u16,
+    why: &str,
+    out: &mut Vec<u8>,
+) {
+    log::info!("{peer}: {status} {}: {why}", reason(status));
+    let resp = Response::error_page(status);
+    write_head(out, &resp, Some("close"));
+    let body_bytes = resp.body.len();
+    if let Body::Bytes(b) = &resp.body {
+        out.extend_from_slice(b);
+    }
+    let sent = (&*stream).write_all(out).is_ok();
+    access_log::log(&Entry {
+        peer,
+        request: head.map(|h| (h.method.as_str(), h.target.as_str(), h.version)),
+        headers: head.map(|h| &h.headers),
+        status,
+        bytes: if sent { body_bytes } else { 0 },
+        started: Instant::now(),
+    });
+    linger_close(stream);
+}
+
+/// Closes so that the client can read the last response: stop sending, then read and drop
+/// what it is still sending for a moment, since closing with unread data would reset the
+/// connection and could destroy the response in flight (nginx's "lingering close").
+fn linger_close(stream: &TcpStream) {
+    let _ = stream.shutdown(Shutdown::Write);
+    let _ = stream.set_read_timeout(Some(Duration::from_millis(500)));
+    let mut sink = [0u8; 4096];
+    let mut drained = 0usize;
+    let mut s = stream;
+    while drained < 1 << 20 {
+        match s.read(&mut sink) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => drained += n,
+        }
+    }
+}
