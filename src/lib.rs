@@ -4,5 +4,10 @@
 //! application built on the framework; `config` reads `config.toml`.
 
 pub mod config;
+pub mod framework;
 pub mod http;
 pub mod server;
+pub mod stocks;
+
+// `#[route]` expands to paths under `::miniweb`, which must resolve inside this crate too.
+extern crate self as miniweb;

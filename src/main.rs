@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use std::sync::Arc;
 
 use miniweb::config::Config;
-use miniweb::http::{App, Request, Response};
+use miniweb::framework::{Framework, Router};
 use miniweb::server::Server;
 
 const USAGE: &str = "\
@@ -86,11 +86,13 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         .parse_filters(&config.log_level)
         .parse_env("RUST_LOG")
         .init();
-    let addrs = config.listen_addrs()?;
-    let app: Arc<dyn App> = Arc::new(|_req: &Request| Response::error_page(404));
     if args.routes {
+        print!("{}", Router::collect()?.table());
         return Ok(());
     }
+    let addrs = config.listen_addrs()?;
+    // Everything that can fail on a file fails here, before the socket is bound.
+    let app = Arc::new(Framework::from_config(config.clone())?);
     let server = Server::bind(&addrs, config.server_config())?;
     let handle = server.shutdown_handle();
     let mut signals = signal_hook::iterator::Signals::new([

@@ -1,0 +1,64 @@
+//! `application/x-www-form-urlencoded` bodies: `+` is a space, `%XX` a byte, UTF-8 required.
+
+use percent_encoding::percent_decode;
+
+use super::Error;
+
+/// The fields of a submitted form, in order.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Form(Vec<(String, String)>);
+
+impl Form {
+    /// Decodes a urlencoded body (or query string). Invalid UTF-8 is a 400.
+    pub fn parse(body: &[u8]) -> Result<Form, Error> {
+        let mut fields = Vec::new();
+        for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+            let (name, value) = match pair.iter().position(|&b| b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &[][..]),
+            };
+            fields.push((decode(name)?, decode(value)?));
+        }
+        Ok(Form(fields))
+    }
+
+    /// The first value of field `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+fn decode(raw: &[u8]) -> Result<String, Error> {
+    let spaced: Vec<u8> = raw
+        .iter()
+        .map(|&b| if b == b'+' { b' ' } else { b })
+        .collect();
+    percent_decode(&spaced)
+        .decode_utf8()
+        .map(|s| s.into_owned())
+        .map_err(|_| Error::BadRequest("form field is not valid UTF-8".into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_plus_percent_and_utf8() {
+        let f = Form::parse(b"note=%E5%88%A9%E5%A5%BD+a%2Bb&empty=&flag&x=%27%3B").unwrap();
+        assert_eq!(f.get("note"), Some("利好 a+b"));
+        assert_eq!(f.get("empty"), Some(""));
+        assert_eq!(f.get("flag"), Some(""));
+        assert_eq!(f.get("x"), Some("';"));
+        assert_eq!(f.get("missing"), None);
+    }
+
+    #[test]
+    fn invalid_utf8_is_a_bad_request() {
+        let err = Form::parse(b"note=%FF").unwrap_err();
+        assert_eq!(err.status(), 400);
+    }
+}

@@ -1,0 +1,209 @@
+//! The framework: implements [`App`] with a route table collected from `#[route]`, Tera
+//! templates, a database pool, one error-to-response conversion, and a page cache that is
+//! valid exactly as long as the database is unchanged. It knows nothing of stocks.
+
+pub mod db;
+mod error;
+pub mod form;
+mod pages;
+pub mod router;
+
+use std::path::Path;
+
+pub use db::{Db, DbError, PooledConnection};
+pub use error::Error;
+pub use form::Form;
+#[doc(hidden)]
+pub use inventory;
+pub use miniweb_macros::route;
+pub use router::{Params, RouteDef, RouteError, Router};
+pub use tera;
+
+use crate::config::Config;
+use crate::http::{App, Request, Response};
+use pages::PageCache;
+use router::Lookup;
+
+/// What a handler gets: the request, the captured path parameters, and the framework's
+/// services (database, templates, config).
+pub struct Ctx<'a> {
+    /// The request being answered.
+    pub req: &'a Request,
+    /// Values captured by `{name}` in the route's pattern.
+    pub params: Params,
+    fw: &'a Framework,
+}
+
+impl Ctx<'_> {
+    /// The captured parameter `name`. A name the route's pattern lacks is a bug in the
+    /// handler and answers 404 rather than panicking.
+    pub fn param(&self, name: &str) -> Result<&str, Error> {
+        self.params.get(name).ok_or_else(|| {
+            log::error!("handler asked for {name:?}, which its pattern does not capture");
+            Error::NotFound("Not found.".into())
+        })
+    }
+
+    /// A database connection from the pool.
+    pub fn db(&self) -> Result<PooledConnection<'_>, Error> {
+        Ok(self.fw.db.get()?)
+    }
+
+    /// Renders `template` with `context` into a 200 HTML response.
+    pub fn render(&self, template: &str, context: &tera::Context) -> Result<Response, Error> {
+        let body = self.fw.tera.render(template, context)?;
+        Ok(Response::html(200, body))
+    }
+
+    /// The request body as a urlencoded form; another content type is a 415.
+    pub fn form(&self) -> Result<Form, Error> {
+        if let Some(ct) = self.req.header("Content-Type") {
+            let essence = ct.split(';').next().unwrap_or_default().trim();
+            if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
+                return Err(Error::UnsupportedMediaType(format!(
+                    "Expected a form (application/x-www-form-urlencoded), got {essence}."
+                )));
+            }
+        }
+        Form::parse(&self.req.body)
+    }
+
+    /// The settings.
+    pub fn config(&self) -> &Config {
+        &self.fw.config
+    }
+}
+
+/// The framework as an [`App`].
+pub struct Framework {
+    router: Router,
+    tera: tera::Tera,
+    db: Db,
+    config: Config,
+    pages: Option<PageCache>,
+}
+
+impl Framework {
+    /// Everything from the settings: the routes of every `#[route]`, the templates, the
+    /// database with its migrations applied.
+    pub fn from_config(config: Config) -> Result<Framework, Box<dyn std::error::Error>> {
+        let router = Router::collect()?;
+        let tera = load_templates(&config.templates_dir)?;
+        let db = Db::open(&config.database)?;
+        db.migrate(&config.migrations_dir)?;
+        Ok(Framework::new(router, tera, db, config))
+    }
+
+    /// A framework from its parts.
+    pub fn new(router: Router, tera: tera::Tera, db: Db, config: Config) -> Framework {
+        let pages = config.page_cache.then(PageCache::new);
+        Framework {
+            router,
+            tera,
+            db,
+            config,
+            pages,
+        }
+    }
+
+    /// The route table.
+    pub fn router(&self) -> &Router {
+        &self.router
+    }
+
+    fn handle(&self, req: &Request) -> Result<Response, Error> {
+        let (route, params) = match self.router.lookup(&req.method, req.raw_path()) {
+            Lookup::Found(route, params) => (route, params),
+            Lookup::NotFound => return Err(Error::NotFound("No such page.".into())),
+            Lookup::MethodNotAllowed(allow) if req.method == "OPTIONS" => {
+                return Ok(Response::new(204).with_header("Allow", allow.join(", ")));
+            }
+            Lookup::MethodNotAllowed(allow) => return Err(Error::MethodNotAllowed { allow }),
+        };
+        let safe = matches!(req.method.as_str(), "GET" | "HEAD" | "OPTIONS");
+        if !safe && !same_origin(req) {
+            return Err(Error::Forbidden(
+                "This form was sent from another site.".into(),
+            ));
+        }
+        let cx = Ctx {
+            req,
+            params,
+            fw: self,
+        };
+        match (&self.pages, route.method) {
+            (Some(pages), "GET") => pages.get_or_render(req, &self.db, || (route.handler)(&cx)),
+            (None, "GET") => (route.handler)(&cx).map(|r| pages::with_etag(req, r)),
+            _ => (route.handler)(&cx),
+        }
+    }
+
+    /// The one conversion of an error into a response: `error.html` with the status and the
+    /// public message, or a fixed page if that fails. Causes go to the log only.
+    fn error_response(&self, req: &Request, err: &Error) -> Response {
+        let status = err.status();
+        if status >= 500 {
+            log::error!("{} {}: {err}", req.method, req.target);
+        } else {
+            log::debug!("{} {}: {err}", req.method, req.target);
+        }
+        let mut context = tera::Context::new();
+        context.insert("status", &status);
+        context.insert("reason", crate::http::reason(status));
+        context.insert("message", err.public_message());
+        let mut resp = match self.tera.render("error.html", &context) {
+            Ok(body) => Response::html(status, body),
+            Err(e) => {
+                log::error!("error page failed to render: {}", Error::Template(e));
+                Response::error_page(status)
+            }
+        };
+        if let Error::MethodNotAllowed { allow } = err {
+            resp.headers.append("Allow", allow.join(", "));
+        }
+        if status == 503 {
+            resp.headers.append("Retry-After", "1");
+        }
+        resp
+    }
+}
+
+impl App for Framework {
+    fn call(&self, req: &Request) -> Response {
+        self.handle(req)
+            .unwrap_or_else(|err| self.error_response(req, &err))
+    }
+}
+
+/// Loads every `*.html` under `dir`, compiled once; autoescaping is on for them.
+pub fn load_templates(dir: &Path) -> Result<tera::Tera, String> {
+    if !dir.is_dir() {
+        return Err(format!("templates folder {} does not exist", dir.display()));
+    }
+    let glob = format!("{}/**/*.html", dir.display());
+    tera::Tera::new(&glob)
+        .map_err(|e| format!("templates in {}: {}", dir.display(), Error::Template(e)))
+}
+
+/// Whether a state-changing request comes from this site: its `Origin` (or, lacking that,
+/// `Referer`) names the host the request was sent to. A request with neither (curl, a script)
+/// passes: browsers always send one of them on cross-site form posts.
+fn same_origin(req: &Request) -> bool {
+    let source = match req.header("Origin").or_else(|| req.header("Referer")) {
+        Some(s) => s.trim(),
+        None => return true,
+    };
+    let Some(host) = req.header("Host") else {
+        return false;
+    };
+    let authority = source
+        .split_once("://")
+        .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default());
+    match authority {
+        Some(a) => a.eq_ignore_ascii_case(host.trim()),
+        None => false,
+    }
+}
+
+#[cfg(test)]
+mod tests;

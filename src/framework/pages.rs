@@ -1,0 +1,129 @@
+//! The page cache: a rendered GET page is kept and served again until the database changes,
+//! which `PRAGMA data_version` tells for writes from this process and from any other. Pages
+//! carry an ETag, so that a browser's reload is a 304.
+
+use std::collections::hash_map::DefaultHasher;
+use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
+use std::sync::{Arc, Mutex};
+
+use super::{Db, Error};
+use crate::http::{Body, Request, Response};
+
+/// Distinct request targets kept at most; past this the cache starts over, so that a client
+/// inventing query strings cannot grow it without bound.
+const MAX_PAGES: usize = 256;
+
+/// A rendered page and the database version it was rendered from.
+struct Page {
+    version: i64,
+    etag: String,
+    content_type: String,
+    body: Arc<[u8]>,
+}
+
+/// Rendered pages by request target.
+pub(crate) struct PageCache {
+    pages: Mutex<HashMap<String, Arc<Page>>>,
+}
+
+impl PageCache {
+    pub fn new() -> PageCache {
+        PageCache {
+            pages: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Serves the page for `req` from the cache if the database has not changed since it was
+    /// rendered, else renders it with `render` and keeps it if it is a plain 200.
+    pub fn get_or_render(
+        &self,
+        req: &Request,
+        db: &Db,
+        render: impl FnOnce() -> Result<Response, Error>,
+    ) -> Result<Response, Error> {
+        // Read the version before rendering: a write that lands during the render then makes
+        // the entry look old, never a stale page look new.
+        let version = db.data_version()?;
+        let hit = self.lock().get(&req.target).cloned();
+        if let Some(page) = hit.filter(|p| p.version == version) {
+            return Ok(respond(req, &page));
+        }
+        let resp = render()?;
+        let cacheable = resp.status == 200
+            && !resp.headers.has_token("Cache-Control", "no-store")
+            && !resp.headers.contains("Set-Cookie");
+        let (Body::Bytes(bytes), true) = (&resp.body, cacheable) else {
+            return Ok(resp);
+        };
+        let page = Arc::new(Page {
+            version,
+            etag: etag_of(bytes),
+            content_type: resp
+                .headers
+                .get("Content-Type")
+                .unwrap_or("text/html; charset=utf-8")
+                .to_string(),
+            body: Arc::from(bytes.as_slice()),
+        });
+        let mut pages = self.lock();
+        if pages.len() >= MAX_PAGES && !pages.contains_key(&req.target) {
+            pages.clear();
+        }
+        pages.insert(req.target.clone(), page.clone());
+        drop(pages);
+        Ok(respond(req, &page))
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Page>>> {
+        self.pages.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// A cached page as a response: 304 when the client's copy is current.
+fn respond(req: &Request, page: &Page) -> Response {
+    let resp = Response::new(200)
+        .with_header("ETag", page.etag.clone())
+        .with_header("Cache-Control", "no-cache");
+    if etag_matches(req, &page.etag) {
+        return Response {
+            status: 304,
+            ..resp
+        };
+    }
+    resp.with_header("Content-Type", page.content_type.clone())
+        .with_body(Body::Shared(page.body.clone()))
+}
+
+/// Adds an ETag to an uncached 200 page and answers 304 when the client already has it.
+pub(crate) fn with_etag(req: &Request, mut resp: Response) -> Response {
+    if resp.status != 200 || resp.headers.contains("ETag") {
+        return resp;
+    }
+    let Body::Bytes(bytes) = &resp.body else {
+        return resp;
+    };
+    let etag = etag_of(bytes);
+    resp.headers.append("Cache-Control", "no-cache");
+    if etag_matches(req, &etag) {
+        resp.status = 304;
+        resp.body = Body::Empty;
+    }
+    resp.headers.append("ETag", etag);
+    resp
+}
+
+/// A strong validator from the page's bytes.
+fn etag_of(body: &[u8]) -> String {
+    let mut h = DefaultHasher::new();
+    body.hash(&mut h);
+    format!("\"p{:016x}\"", h.finish())
+}
+
+fn etag_matches(req: &Request, etag: &str) -> bool {
+    req.header("If-None-Match").is_some_and(|list| {
+        list.split(',')
+            .map(|t| t.trim().trim_start_matches("W/"))
+            .any(|t| t == etag || t == "*")
+    })
+}

@@ -1,0 +1,390 @@
+//! The route table: patterns like `/add/{code}.html` matched against whole paths, built once
+//! from the `#[route]` registrations, duplicates refused, then frozen.
+
+use std::fmt;
+
+use percent_encoding::percent_decode_str;
+
+use super::{Ctx, Error};
+use crate::http::Response;
+
+/// A handler: reads the request through its context, answers or fails with an [`Error`].
+pub type Handler = fn(&Ctx<'_>) -> Result<Response, Error>;
+
+/// One registration, as `#[route]` submits it.
+pub struct RouteDef {
+    /// `GET`, `POST`, ...
+    pub method: &'static str,
+    /// The path pattern, `{name}` capturing one segment.
+    pub pattern: &'static str,
+    /// The function that answers.
+    pub handler: Handler,
+    /// The handler's full path, for messages and `--routes`.
+    pub name: &'static str,
+}
+
+inventory::collect!(RouteDef);
+
+/// One segment of a pattern: literal text, or a capture with literal text around it
+/// (`{code}.html` is a capture `code` followed by `.html`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Capture {
+        prefix: String,
+        name: String,
+        suffix: String,
+    },
+}
+
+/// A parsed pattern.
+#[derive(Debug, Clone)]
+struct Pattern {
+    segments: Vec<Segment>,
+}
+
+impl Pattern {
+    fn parse(text: &str) -> Result<Pattern, String> {
+        let Some(rest) = text.strip_prefix('/') else {
+            return Err("must start with `/`".into());
+        };
+        let mut segments = Vec::new();
+        let mut names: Vec<&str> = Vec::new();
+        for seg in rest.split('/') {
+            let opens = seg.matches('{').count();
+            let closes = seg.matches('}').count();
+            if opens == 0 && closes == 0 {
+                segments.push(Segment::Literal(seg.to_string()));
+                continue;
+            }
+            if opens != 1 || closes != 1 {
+                return Err(format!(
+                    "segment {seg:?}: at most one `{{name}}` per segment"
+                ));
+            }
+            let (prefix, after) = seg.split_once('{').unwrap_or_default();
+            let Some((name, suffix)) = after.split_once('}') else {
+                return Err(format!("segment {seg:?}: `}}` before `{{`"));
+            };
+            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
+                return Err(format!(
+                    "segment {seg:?}: a capture name is letters, digits or `_`"
+                ));
+            }
+            if names.contains(&name) {
+                return Err(format!("capture {name:?} appears twice"));
+            }
+            names.push(name);
+            segments.push(Segment::Capture {
+                prefix: prefix.to_string(),
+                name: name.to_string(),
+                suffix: suffix.to_string(),
+            });
+        }
+        Ok(Pattern { segments })
+    }
+
+    /// The pattern with capture names erased: two patterns with the same shape match the same
+    /// paths, so they are duplicates.
+    fn shape(&self) -> String {
+        let mut s = String::new();
+        for seg in &self.segments {
+            s.push('/');
+            match seg {
+                Segment::Literal(l) => s.push_str(l),
+                Segment::Capture { prefix, suffix, .. } => {
+                    s.push_str(prefix);
+                    s.push_str("{}");
+                    s.push_str(suffix);
+                }
+            }
+        }
+        s
+    }
+
+    /// Matches a raw (percent-encoded) path; each segment is decoded before comparing, and a
+    /// capture holds its decoded text. `None` if the path does not match.
+    fn matches(&self, raw_path: &str) -> Option<Params> {
+        let rest = raw_path.strip_prefix('/')?;
+        let mut parts = rest.split('/');
+        let mut params = Params::default();
+        for seg in &self.segments {
+            let part = parts.next()?;
+            let decoded = percent_decode_str(part).decode_utf8().ok()?;
+            match seg {
+                Segment::Literal(l) => {
+                    if *decoded != **l {
+                        return None;
+                    }
+                }
+                Segment::Capture {
+                    prefix,
+                    name,
+                    suffix,
+                } => {
+                    let value = decoded.strip_prefix(prefix.as_str())?;
+                    let value = value.strip_suffix(suffix.as_str())?;
+                    if value.is_empty() {
+                        return None;
+                    }
+                    params.0.push((name.clone(), value.to_string()));
+                }
+            }
+        }
+        if parts.next().is_some() {
+            return None;
+        }
+        Some(params)
+    }
+}
+
+/// The values captured by `{name}` in a pattern, decoded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Params(Vec<(String, String)>);
+
+impl Params {
+    /// The value captured as `name`.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A route in the frozen table.
+pub struct Route {
+    /// The method it answers.
+    pub method: &'static str,
+    /// The pattern as written.
+    pub pattern: &'static str,
+    /// The handler's name.
+    pub name: &'static str,
+    /// The handler.
+    pub handler: Handler,
+    parsed: Pattern,
+}
+
+/// Why the route table could not be built.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RouteError(pub String);
+
+impl fmt::Display for RouteError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RouteError {}
+
+/// The outcome of looking a request up.
+pub enum Lookup<'a> {
+    /// A route answers this method and path.
+    Found(&'a Route, Params),
+    /// Routes match the path, but for other methods: these.
+    MethodNotAllowed(Vec<&'static str>),
+    /// No route matches the path.
+    NotFound,
+}
+
+/// The frozen route table.
+pub struct Router {
+    routes: Vec<Route>,
+}
+
+impl Router {
+    /// The table of every `#[route]` in the program.
+    pub fn collect() -> Result<Router, RouteError> {
+        Router::new(inventory::iter::<RouteDef>())
+    }
+
+    /// A table of exactly these routes. Refuses malformed patterns and two handlers for the same
+    /// method and pattern shape, naming the handlers.
+    pub fn new<'a>(defs: impl IntoIterator<Item = &'a RouteDef>) -> Result<Router, RouteError> {
+        let mut routes: Vec<Route> = Vec::new();
+        for def in defs {
+            let parsed = Pattern::parse(def.pattern)
+                .map_err(|e| RouteError(format!("route {:?} of {}: {e}", def.pattern, def.name)))?;
+            if let Some(other) = routes
+                .iter()
+                .find(|r| r.method == def.method && r.parsed.shape() == parsed.shape())
+            {
+                return Err(RouteError(format!(
+                    "{} {} is declared twice: by {} ({:?}) and by {} ({:?})",
+                    def.method,
+                    parsed.shape(),
+                    other.name,
+                    other.pattern,
+                    def.name,
+                    def.pattern
+                )));
+            }
+            routes.push(Route {
+                method: def.method,
+                pattern: def.pattern,
+                name: def.name,
+                handler: def.handler,
+                parsed,
+            });
+        }
+        // A stable order for `--routes` and for `Allow`, whatever order the linker chose.
+        routes.sort_by(|a, b| (a.pattern, a.method).cmp(&(b.pattern, b.method)));
+        Ok(Router { routes })
+    }
+
+    /// Finds the route for `method` and a raw path. HEAD is answered by GET routes.
+    pub fn lookup(&self, method: &str, raw_path: &str) -> Lookup<'_> {
+        let mut allow: Vec<&'static str> = Vec::new();
+        let mut get_route = None;
+        for route in &self.routes {
+            let Some(params) = route.parsed.matches(raw_path) else {
+                continue;
+            };
+            if route.method == method {
+                return Lookup::Found(route, params);
+            }
+            if route.method == "GET" && method == "HEAD" {
+                get_route = Some((route, params));
+            }
+            allow.push(route.method);
+        }
+        if let Some((route, params)) = get_route {
+            return Lookup::Found(route, params);
+        }
+        if allow.is_empty() {
+            return Lookup::NotFound;
+        }
+        if allow.contains(&"GET") {
+            allow.push("HEAD");
+        }
+        allow.push("OPTIONS");
+        allow.sort_unstable();
+        allow.dedup();
+        Lookup::MethodNotAllowed(allow)
+    }
+
+    /// Every route, sorted by pattern then method.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    /// The route table as `flask routes` prints it.
+    pub fn table(&self) -> String {
+        let width = self
+            .routes
+            .iter()
+            .map(|r| r.pattern.len())
+            .max()
+            .unwrap_or(0)
+            .max(7);
+        let mut out = format!("{:<7} {:<width$} HANDLER\n", "METHOD", "PATTERN");
+        for r in &self.routes {
+            out.push_str(&format!(
+                "{:<7} {:<width$} {}\n",
+                r.method, r.pattern, r.name
+            ));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ok(_: &Ctx<'_>) -> Result<Response, Error> {
+        Ok(Response::new(200))
+    }
+
+    fn def(method: &'static str, pattern: &'static str, name: &'static str) -> RouteDef {
+        RouteDef {
+            method,
+            pattern,
+            handler: ok,
+            name,
+        }
+    }
+
+    #[test]
+    fn patterns_match_whole_paths_and_capture_decoded_segments() {
+        let p = Pattern::parse("/add/{code}.html").unwrap();
+        let cases: &[(&str, Option<&str>)] = &[
+            ("/add/000007.html", Some("000007")),
+            ("/add/%E4%B8%AD.html", Some("中")),
+            ("/add/a%20b.html", Some("a b")),
+            ("/add/000007%2Ehtml", Some("000007")),
+            ("/add/.html", None),
+            ("/add/000007.htm", None),
+            ("/add/000007.html/x", None),
+            ("/x/add/000007.html", None),
+            ("/add", None),
+            ("/add/", None),
+            ("add/1.html", None),
+            ("/add/%FF.html", None),
+        ];
+        for (path, want) in cases {
+            let got = p.matches(path);
+            assert_eq!(got.as_ref().and_then(|g| g.get("code")), *want, "{path}");
+        }
+        let root = Pattern::parse("/").unwrap();
+        assert!(root.matches("/").is_some());
+        assert!(root.matches("/index.html").is_none());
+    }
+
+    #[test]
+    fn malformed_patterns_are_refused() {
+        for bad in [
+            "index.html",
+            "/a/{",
+            "/a/}",
+            "/a/{}",
+            "/a/{x}{y}",
+            "/a/}x{",
+            "/{x}/{x}",
+            "/{bad-name}",
+        ] {
+            assert!(Pattern::parse(bad).is_err(), "{bad}");
+            let defs = [def("GET", bad, "h")];
+            let err = Router::new(defs.iter()).err().unwrap();
+            assert!(err.0.contains("h"), "{err}");
+        }
+    }
+
+    #[test]
+    fn duplicates_name_both_handlers() {
+        let defs = [
+            def("POST", "/add/{code}.html", "app::add"),
+            def("POST", "/add/{id}.html", "app::add_again"),
+        ];
+        let err = Router::new(defs.iter()).err().unwrap().0;
+        assert!(
+            err.contains("app::add ") && err.contains("app::add_again"),
+            "{err}"
+        );
+        let fine = [
+            def("GET", "/add/{code}.html", "a"),
+            def("POST", "/add/{code}.html", "b"),
+        ];
+        assert!(Router::new(fine.iter()).is_ok());
+    }
+
+    #[test]
+    fn not_found_vs_method_not_allowed() {
+        let defs = [
+            def("GET", "/index.html", "index"),
+            def("POST", "/add/{code}.html", "add"),
+        ];
+        let r = Router::new(defs.iter()).unwrap();
+        assert!(matches!(r.lookup("GET", "/nope.html"), Lookup::NotFound));
+        assert!(matches!(r.lookup("GET", "/index.html"), Lookup::Found(..)));
+        assert!(matches!(r.lookup("HEAD", "/index.html"), Lookup::Found(..)));
+        match r.lookup("GET", "/add/1.html") {
+            Lookup::MethodNotAllowed(allow) => assert_eq!(allow, ["OPTIONS", "POST"]),
+            _ => panic!("expected 405"),
+        }
+        match r.lookup("POST", "/index.html") {
+            Lookup::MethodNotAllowed(allow) => assert_eq!(allow, ["GET", "HEAD", "OPTIONS"]),
+            _ => panic!("expected 405"),
+        }
+    }
+}

@@ -1,0 +1,214 @@
+//! Framework tests: routing outcomes, errors to statuses, the error page, the origin check and
+//! the page cache, on a real database file and real templates.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use super::*;
+use crate::http::Body;
+
+fn hello(_: &Ctx<'_>) -> Result<Response, Error> {
+    Ok(Response::text(200, "hello"))
+}
+
+fn echo_code(cx: &Ctx<'_>) -> Result<Response, Error> {
+    Ok(Response::text(200, cx.param("code")?.to_string()))
+}
+
+fn conflict(_: &Ctx<'_>) -> Result<Response, Error> {
+    Err(Error::Conflict("already there".into()))
+}
+
+fn broken_sql(cx: &Ctx<'_>) -> Result<Response, Error> {
+    cx.db()?
+        .execute("INSERT INTO no_such_table VALUES (1)", [])?;
+    Ok(Response::new(204))
+}
+
+static RENDERS: AtomicUsize = AtomicUsize::new(0);
+
+fn counted(cx: &Ctx<'_>) -> Result<Response, Error> {
+    RENDERS.fetch_add(1, Ordering::SeqCst);
+    let n: i64 = cx
+        .db()?
+        .query_row("SELECT count(*) FROM t", [], |r| r.get(0))?;
+    Ok(Response::html(200, format!("<p>{n} rows</p>")))
+}
+
+fn insert(cx: &Ctx<'_>) -> Result<Response, Error> {
+    cx.db()?.execute("INSERT INTO t VALUES (1)", [])?;
+    Ok(Response::redirect(303, "/count.html"))
+}
+
+const DEFS: &[RouteDef] = &[
+    RouteDef {
+        method: "GET",
+        pattern: "/hello.html",
+        handler: hello,
+        name: "t::hello",
+    },
+    RouteDef {
+        method: "POST",
+        pattern: "/echo/{code}.html",
+        handler: echo_code,
+        name: "t::echo",
+    },
+    RouteDef {
+        method: "POST",
+        pattern: "/conflict.html",
+        handler: conflict,
+        name: "t::conflict",
+    },
+    RouteDef {
+        method: "POST",
+        pattern: "/broken.html",
+        handler: broken_sql,
+        name: "t::broken",
+    },
+    RouteDef {
+        method: "GET",
+        pattern: "/count.html",
+        handler: counted,
+        name: "t::counted",
+    },
+    RouteDef {
+        method: "POST",
+        pattern: "/insert.html",
+        handler: insert,
+        name: "t::insert",
+    },
+];
+
+fn framework(page_cache: bool, error_template: Option<&str>) -> (tempfile::TempDir, Framework) {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = Config::parse("", &dir.path().join("config.toml")).unwrap();
+    config.page_cache = page_cache;
+    let db = Db::open(&dir.path().join("t.db")).unwrap();
+    db.get()
+        .unwrap()
+        .execute_batch("CREATE TABLE t (x INTEGER)")
+        .unwrap();
+    let mut tera = tera::Tera::default();
+    if let Some(t) = error_template {
+        tera.add_raw_template("error.html", t).unwrap();
+    }
+    let router = Router::new(DEFS.iter()).unwrap();
+    (dir, Framework::new(router, tera, db, config))
+}
+
+fn body(resp: &Response) -> String {
+    match &resp.body {
+        Body::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        Body::Shared(b) => String::from_utf8_lossy(b).into_owned(),
+        _ => String::new(),
+    }
+}
+
+const ERROR_PAGE: &str = "<h1>{{ status }} {{ reason }}</h1><p>{{ message }}</p>";
+
+#[test]
+fn unknown_path_is_404_and_wrong_method_is_405_with_allow() {
+    let (_d, fw) = framework(false, Some(ERROR_PAGE));
+    assert_eq!(fw.call(&Request::fake("GET", "/nope.html")).status, 404);
+    let resp = fw.call(&Request::fake("GET", "/echo/1.html"));
+    assert_eq!(resp.status, 405);
+    assert_eq!(resp.headers.get("Allow"), Some("OPTIONS, POST"));
+    let resp = fw.call(&Request::fake("OPTIONS", "/hello.html"));
+    assert_eq!(resp.status, 204);
+    assert_eq!(resp.headers.get("Allow"), Some("GET, HEAD, OPTIONS"));
+}
+
+#[test]
+fn captures_reach_the_handler_decoded() {
+    let (_d, fw) = framework(false, Some(ERROR_PAGE));
+    let resp = fw.call(&Request::fake("POST", "/echo/%E4%B8%AD%20x.html"));
+    assert_eq!(resp.status, 200);
+    assert_eq!(body(&resp), "中 x");
+}
+
+#[test]
+fn handler_errors_become_their_status_on_the_error_page() {
+    let (_d, fw) = framework(false, Some(ERROR_PAGE));
+    let resp = fw.call(&Request::fake("POST", "/conflict.html"));
+    assert_eq!(resp.status, 409);
+    assert_eq!(body(&resp), "<h1>409 Conflict</h1><p>already there</p>");
+    let resp = fw.call(&Request::fake("POST", "/broken.html"));
+    assert_eq!(resp.status, 500);
+    assert!(
+        !body(&resp).contains("no_such_table"),
+        "internal details leaked"
+    );
+}
+
+#[test]
+fn a_broken_error_template_falls_back_to_a_fixed_page() {
+    let (_d, fw) = framework(false, Some("{{ no_such_variable.field }}"));
+    let resp = fw.call(&Request::fake("GET", "/nope.html"));
+    assert_eq!(resp.status, 404);
+    assert!(body(&resp).contains("404 Not Found"));
+    let (_d, fw) = framework(false, None);
+    assert_eq!(fw.call(&Request::fake("GET", "/nope.html")).status, 404);
+}
+
+#[test]
+fn cross_site_posts_are_forbidden() {
+    let (_d, fw) = framework(false, Some(ERROR_PAGE));
+    let mut req = Request::fake("POST", "/echo/1.html");
+    req.headers.append("Host", "localhost:8080");
+    req.headers.append("Origin", "http://evil.example");
+    assert_eq!(fw.call(&req).status, 403);
+    let mut req = Request::fake("POST", "/echo/1.html");
+    req.headers.append("Host", "localhost:8080");
+    req.headers
+        .append("Referer", "http://evil.example/localhost:8080/");
+    assert_eq!(fw.call(&req).status, 403);
+    let mut req = Request::fake("POST", "/echo/1.html");
+    req.headers.append("Host", "localhost:8080");
+    req.headers.append("Origin", "http://localhost:8080");
+    assert_eq!(fw.call(&req).status, 200);
+    let mut req = Request::fake("POST", "/echo/1.html");
+    req.headers.append("Host", "localhost:8080");
+    req.headers
+        .append("Referer", "http://localhost:8080/center.html");
+    assert_eq!(fw.call(&req).status, 200);
+}
+
+#[test]
+fn cached_pages_are_reused_until_the_database_changes() {
+    let (_d, fw) = framework(true, Some(ERROR_PAGE));
+    let get = || fw.call(&Request::fake("GET", "/count.html"));
+    let before = RENDERS.load(Ordering::SeqCst);
+    let first = get();
+    assert_eq!(body(&first), "<p>0 rows</p>");
+    assert_eq!(body(&get()), "<p>0 rows</p>");
+    assert_eq!(
+        RENDERS.load(Ordering::SeqCst) - before,
+        1,
+        "second GET must hit the cache"
+    );
+    assert_eq!(fw.call(&Request::fake("POST", "/insert.html")).status, 303);
+    assert_eq!(
+        body(&get()),
+        "<p>1 rows</p>",
+        "a write must invalidate the page"
+    );
+    // A write by another connection, as another process would make.
+    let other =
+        rusqlite::Connection::open(fw.config.database.parent().unwrap().join("t.db")).unwrap();
+    other.execute("INSERT INTO t VALUES (2)", []).unwrap();
+    assert_eq!(body(&get()), "<p>2 rows</p>");
+    // The ETag turns a reload into a 304.
+    let etag = get().headers.get("ETag").unwrap().to_string();
+    let mut req = Request::fake("GET", "/count.html");
+    req.headers.append("If-None-Match", etag);
+    assert_eq!(fw.call(&req).status, 304);
+}
+
+#[test]
+fn uncached_pages_still_carry_an_etag() {
+    let (_d, fw) = framework(false, Some(ERROR_PAGE));
+    let resp = fw.call(&Request::fake("GET", "/count.html"));
+    let etag = resp.headers.get("ETag").unwrap().to_string();
+    let mut req = Request::fake("GET", "/count.html");
+    req.headers.append("If-None-Match", etag);
+    assert_eq!(fw.call(&req).status, 304);
+}

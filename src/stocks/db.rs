@@ -1,0 +1,135 @@
+//! Every SQL statement of the stock site, parameterised, in one place.
+
+use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
+use serde::Serialize;
+
+use crate::framework::Error;
+
+/// One stock as the pages show it, numbers already formatted.
+#[derive(Debug, Serialize)]
+pub struct Stock {
+    /// Six-digit code.
+    pub code: String,
+    /// Short name.
+    pub short: String,
+    /// Change, as `10.01%` or `-3.20%`.
+    pub chg: String,
+    /// `up`, `down` or `flat`, for styling the change.
+    pub trend: &'static str,
+    /// Turnover rate, as `4.40%`.
+    pub turnover: String,
+    /// Latest price, two decimals.
+    pub price: String,
+    /// Previous high, two decimals.
+    pub highs: String,
+    /// Date of the previous high.
+    pub time: String,
+    /// The user's note (followed stocks only).
+    pub note: String,
+}
+
+const COLUMNS: &str =
+    "info.code, info.short, info.chg, info.turnover, info.price, info.highs, info.time";
+
+fn stock(row: &Row<'_>, note: String) -> rusqlite::Result<Stock> {
+    let chg: f64 = row.get(2)?;
+    Ok(Stock {
+        code: row.get(0)?,
+        short: row.get(1)?,
+        chg: format!("{chg:.2}%"),
+        trend: if chg > 0.0 {
+            "up"
+        } else if chg < 0.0 {
+            "down"
+        } else {
+            "flat"
+        },
+        turnover: format!("{:.2}%", row.get::<_, f64>(3)?),
+        price: format!("{:.2}", row.get::<_, f64>(4)?),
+        highs: format!("{:.2}", row.get::<_, f64>(5)?),
+        time: row.get(6)?,
+        note,
+    })
+}
+
+/// Every stock, in list order.
+pub fn all_stocks(conn: &Connection) -> Result<Vec<Stock>, Error> {
+    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM info ORDER BY info.id"))?;
+    let rows = stmt.query_map([], |r| stock(r, String::new()))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The followed stocks with their notes, in the order they were followed.
+pub fn followed(conn: &Connection) -> Result<Vec<Stock>, Error> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS}, focus.note_info FROM focus JOIN info ON info.id = focus.info_id \
+         ORDER BY focus.id"
+    ))?;
+    let rows = stmt.query_map([], |r| stock(r, r.get(7)?))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// One followed stock with its note; 404 if the code is unknown or not followed.
+pub fn followed_one(conn: &Connection, code: &str) -> Result<Stock, Error> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS}, focus.note_info FROM focus JOIN info ON info.id = focus.info_id \
+         WHERE info.code = ?1"
+    ))?;
+    stmt.query_row([code], |r| stock(r, r.get(7)?))
+        .optional()?
+        .ok_or_else(|| not_followed(code))
+}
+
+/// Follows `code`: 404 if unknown, 409 if already followed.
+pub fn follow(conn: &mut Connection, code: &str) -> Result<(), Error> {
+    // IMMEDIATE takes the write lock up front, so concurrent writers queue on the busy
+    // timeout instead of failing when a read lock cannot be upgraded.
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let id = stock_id(&tx, code)?;
+    let inserted = tx
+        .prepare_cached("INSERT INTO focus (info_id) VALUES (?1) ON CONFLICT (info_id) DO NOTHING")?
+        .execute([id])?;
+    if inserted == 0 {
+        return Err(Error::Conflict(format!("股票 {code} 已经关注过了。")));
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Unfollows `code`: 404 if unknown, 409 if not followed.
+pub fn unfollow(conn: &mut Connection, code: &str) -> Result<(), Error> {
+    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+    let id = stock_id(&tx, code)?;
+    let deleted = tx
+        .prepare_cached("DELETE FROM focus WHERE info_id = ?1")?
+        .execute([id])?;
+    if deleted == 0 {
+        return Err(Error::Conflict(format!("股票 {code} 没有关注。")));
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+/// Saves the note of a followed stock: 404 if unknown or not followed.
+pub fn set_note(conn: &Connection, code: &str, note: &str) -> Result<(), Error> {
+    let updated = conn
+        .prepare_cached(
+            "UPDATE focus SET note_info = ?2 WHERE info_id = (SELECT id FROM info WHERE code = ?1)",
+        )?
+        .execute(params![code, note])?;
+    if updated == 0 {
+        return Err(not_followed(code));
+    }
+    Ok(())
+}
+
+fn stock_id(conn: &Connection, code: &str) -> Result<i64, Error> {
+    conn.prepare_cached("SELECT id FROM info WHERE code = ?1")?
+        .query_row([code], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Error::NotFound(format!("没有代码为 {code} 的股票。")))
+}
+
+fn not_followed(code: &str) -> Error {
+    Error::NotFound(format!("没有关注代码为 {code} 的股票。"))
+}

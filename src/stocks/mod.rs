@@ -1,0 +1,73 @@
+//! The stock picker (选股系统): every page of the site, each handler declared with its path.
+
+pub mod db;
+
+use crate::framework::{route, tera, Ctx, Error};
+use crate::http::Response;
+
+/// Longest note a user may save, in characters.
+pub const MAX_NOTE_CHARS: usize = 200;
+
+/// The site's home page is the stock list.
+#[route("/")]
+fn home(cx: &Ctx) -> Result<Response, Error> {
+    index(cx)
+}
+
+/// All stocks, each with a button to follow it.
+#[route("/index.html")]
+fn index(cx: &Ctx) -> Result<Response, Error> {
+    let stocks = db::all_stocks(&*cx.db()?)?;
+    let mut context = tera::Context::new();
+    context.insert("stocks", &stocks);
+    cx.render("index.html", &context)
+}
+
+/// The personal centre: followed stocks with their notes.
+#[route("/center.html")]
+fn center(cx: &Ctx) -> Result<Response, Error> {
+    let stocks = db::followed(&*cx.db()?)?;
+    let mut context = tera::Context::new();
+    context.insert("stocks", &stocks);
+    cx.render("center.html", &context)
+}
+
+/// Follows a stock, then shows the centre.
+#[route("/add/{code}.html", method = "POST")]
+fn add(cx: &Ctx) -> Result<Response, Error> {
+    db::follow(&mut *cx.db()?, cx.param("code")?)?;
+    Ok(Response::redirect(303, "/center.html"))
+}
+
+/// Unfollows a stock, then shows the centre.
+#[route("/del/{code}.html", method = "POST")]
+fn del(cx: &Ctx) -> Result<Response, Error> {
+    db::unfollow(&mut *cx.db()?, cx.param("code")?)?;
+    Ok(Response::redirect(303, "/center.html"))
+}
+
+/// The form that edits the note of a followed stock.
+#[route("/update/{code}.html")]
+fn edit_note(cx: &Ctx) -> Result<Response, Error> {
+    let stock = db::followed_one(&*cx.db()?, cx.param("code")?)?;
+    let mut context = tera::Context::new();
+    context.insert("stock", &stock);
+    context.insert("max_note_chars", &MAX_NOTE_CHARS);
+    cx.render("update.html", &context)
+}
+
+/// Saves the note exactly as typed, then shows the centre.
+#[route("/update/{code}.html", method = "POST")]
+fn save_note(cx: &Ctx) -> Result<Response, Error> {
+    let form = cx.form()?;
+    let note = form
+        .get("note")
+        .ok_or_else(|| Error::BadRequest("表单缺少备注 (note) 字段。".into()))?;
+    if note.chars().count() > MAX_NOTE_CHARS {
+        return Err(Error::BadRequest(format!(
+            "备注最多 {MAX_NOTE_CHARS} 个字符。"
+        )));
+    }
+    db::set_note(&*cx.db()?, cx.param("code")?, note)?;
+    Ok(Response::redirect(303, "/center.html"))
+}
