@@ -1,0 +1,403 @@
+//! Test support: the real `miniweb` binary on port 0 with a temporary document root and
+//! database, an in-process `Server` for closure apps, and a raw-socket HTTP client.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use miniweb::http::App;
+use miniweb::server::{Server, ServerConfig, ShutdownHandle};
+
+/// The project folder (templates, migrations, static assets).
+pub fn project() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// A running `miniweb` process with its own folder: `static/`, `stock.db`, `config.toml`.
+pub struct Site {
+    pub dir: tempfile::TempDir,
+    pub addr: SocketAddr,
+    child: Child,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+/// Extra lines for the test's `config.toml`.
+pub fn site_with(extra_config: &str) -> Site {
+    let dir = tempfile::tempdir().expect("temp dir");
+    fill_static(&dir.path().join("static"));
+    Site::start_in(dir, extra_config).expect("server starts")
+}
+
+/// A site with default settings.
+pub fn site() -> Site {
+    site_with("")
+}
+
+/// The files every test root has.
+pub fn fill_static(root: &Path) {
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::write(root.join("hello.txt"), "hello, world\n").unwrap();
+    std::fs::write(root.join("style.css"), "body { color: red }\n").unwrap();
+    std::fs::write(root.join("中文.txt"), "你好\n").unwrap();
+    std::fs::write(root.join(".env"), "SECRET=1\n").unwrap();
+    std::fs::write(root.join("sub").join("index.html"), "<p>sub index</p>\n").unwrap();
+    let big: Vec<u8> = (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(root.join("big.bin"), big).unwrap();
+}
+
+/// The bytes of `big.bin`.
+pub fn big_bytes() -> Vec<u8> {
+    (0..3 * 1024 * 1024u32).map(|i| (i % 251) as u8).collect()
+}
+
+impl Site {
+    /// Writes `config.toml` into `dir` (port 0, the project's templates and migrations unless
+    /// `extra` says otherwise) and starts the binary there.
+    pub fn start_in(dir: tempfile::TempDir, extra: &str) -> Result<Site, String> {
+        let p = project();
+        let mut config = String::from("port = 0\n");
+        if !extra.contains("host =") {
+            config.push_str("host = \"127.0.0.1\"\n");
+        }
+        if !extra.contains("templates_dir") {
+            config.push_str(&format!("templates_dir = {:?}\n", p.join("templates")));
+        }
+        if !extra.contains("migrations_dir") {
+            config.push_str(&format!("migrations_dir = {:?}\n", p.join("migrations")));
+        }
+        config.push_str(extra);
+        std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_miniweb"))
+            .current_dir(dir.path())
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| e.to_string())?;
+        let stderr = child.stderr.take().unwrap();
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (tx, rx) = mpsc::channel();
+        let sink = log.clone();
+        thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(rest) = line.split("listening on http://").nth(1) {
+                    let _ = tx.send(rest.trim().to_string());
+                }
+                sink.lock().unwrap().push(line);
+            }
+        });
+        match rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(addr) => Ok(Site {
+                addr: addr.parse().map_err(|e| format!("{addr}: {e}"))?,
+                dir,
+                child,
+                log,
+            }),
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                thread::sleep(Duration::from_millis(100));
+                Err(log.lock().unwrap().join("\n"))
+            }
+        }
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{}", self.addr, path)
+    }
+
+    /// A new raw client.
+    pub fn client(&self) -> Client {
+        Client::connect(self.addr)
+    }
+
+    /// One request on a new connection.
+    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+        let mut c = self.client();
+        c.send_request(method, path, headers, body);
+        c.read_response(method == "HEAD")
+    }
+
+    pub fn get(&self, path: &str) -> Resp {
+        self.request("GET", path, &[], b"")
+    }
+
+    /// A same-site form post.
+    pub fn post_form(&self, path: &str, form: &str) -> Resp {
+        self.request(
+            "POST",
+            path,
+            &[("Content-Type", "application/x-www-form-urlencoded")],
+            form.as_bytes(),
+        )
+    }
+
+    /// Every log line so far.
+    pub fn log(&self) -> String {
+        self.log.lock().unwrap().join("\n")
+    }
+
+    /// Sends SIGTERM.
+    pub fn sigterm(&self) {
+        let ok = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap()
+            .success();
+        assert!(ok);
+    }
+
+    /// Waits for the process to exit, at most `limit`.
+    pub fn wait_exit(&mut self, limit: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + limit;
+        while Instant::now() < deadline {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return Some(status);
+            }
+            thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Stops the server and hands its folder back, for a restart.
+    pub fn stop(mut self) -> tempfile::TempDir {
+        self.sigterm();
+        self.wait_exit(Duration::from_secs(15)).expect("exits");
+        let dir = tempfile::tempdir().unwrap();
+        let dir = std::mem::replace(&mut self.dir, dir);
+        dir
+    }
+}
+
+impl Drop for Site {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Runs the binary with `args` in `dir` and returns (exit code, stderr).
+pub fn run_binary(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_miniweb"))
+        .current_dir(dir)
+        .args(args)
+        .env("RUST_LOG", "info")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// A server in this process with a closure app, for behaviours no stock page has.
+pub struct InProcess {
+    pub addr: SocketAddr,
+    pub root: tempfile::TempDir,
+    handle: ShutdownHandle,
+    thread: Option<thread::JoinHandle<()>>,
+}
+
+/// Settings for in-process servers: small limits so that tests can reach them.
+pub fn test_config(root: &Path) -> ServerConfig {
+    ServerConfig {
+        static_dir: root.to_path_buf(),
+        max_connections: 64,
+        header_timeout: Duration::from_secs(2),
+        idle_timeout: Duration::from_secs(2),
+        max_head_bytes: 4096,
+        max_headers: 20,
+        max_body_bytes: 64 * 1024,
+        cache_control: "public, max-age=60".into(),
+        shutdown_grace: Duration::from_secs(5),
+    }
+}
+
+impl InProcess {
+    pub fn start(app: impl App, tweak: impl FnOnce(&mut ServerConfig)) -> InProcess {
+        let root = tempfile::tempdir().unwrap();
+        fill_static(root.path());
+        let mut config = test_config(root.path());
+        tweak(&mut config);
+        let server = Server::bind(&["127.0.0.1:0".parse().unwrap()], config).unwrap();
+        let addr = server.local_addrs()[0];
+        let handle = server.shutdown_handle();
+        let app: Arc<dyn App> = Arc::new(app);
+        let thread = thread::spawn(move || server.run(app));
+        InProcess {
+            addr,
+            root,
+            handle,
+            thread: Some(thread),
+        }
+    }
+
+    pub fn client(&self) -> Client {
+        Client::connect(self.addr)
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        self.handle.shutdown();
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// A parsed response.
+#[derive(Debug)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+}
+
+/// A raw HTTP/1.1 client over one TCP connection.
+pub struct Client {
+    pub stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Client {
+    pub fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr).expect("connect");
+        stream
+            .set_read_timeout(Some(Duration::from_secs(15)))
+            .unwrap();
+        Client {
+            stream,
+            buf: Vec::new(),
+        }
+    }
+
+    pub fn send(&mut self, bytes: &[u8]) {
+        self.stream.write_all(bytes).expect("send");
+    }
+
+    pub fn send_request(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) {
+        let mut req = format!("{method} {path} HTTP/1.1\r\nHost: test\r\n");
+        for (n, v) in headers {
+            req.push_str(&format!("{n}: {v}\r\n"));
+        }
+        if !body.is_empty() {
+            req.push_str(&format!("Content-Length: {}\r\n", body.len()));
+        }
+        req.push_str("\r\n");
+        let mut bytes = req.into_bytes();
+        bytes.extend_from_slice(body);
+        self.send(&bytes);
+    }
+
+    fn fill(&mut self) -> usize {
+        let mut chunk = [0u8; 65536];
+        match self.stream.read(&mut chunk) {
+            Ok(n) => {
+                self.buf.extend_from_slice(&chunk[..n]);
+                n
+            }
+            Err(e) => panic!(
+                "read failed: {e}; have {:?}",
+                String::from_utf8_lossy(&self.buf)
+            ),
+        }
+    }
+
+    /// Reads one response; `head_only` for responses to HEAD, which have no body.
+    pub fn read_response(&mut self, head_only: bool) -> Resp {
+        let end = loop {
+            if let Some(i) = self.buf.windows(4).position(|w| w == b"\r\n\r\n") {
+                break i + 4;
+            }
+            if self.fill() == 0 {
+                panic!(
+                    "connection closed before a response head: {:?}",
+                    String::from_utf8_lossy(&self.buf)
+                );
+            }
+        };
+        let head = String::from_utf8_lossy(&self.buf[..end]).into_owned();
+        self.buf.drain(..end);
+        let mut lines = head.split("\r\n");
+        let status_line = lines.next().unwrap();
+        let status: u16 = status_line.split(' ').nth(1).unwrap().parse().unwrap();
+        let headers: Vec<(String, String)> = lines
+            .filter(|l| !l.is_empty())
+            .map(|l| {
+                let (n, v) = l.split_once(':').unwrap();
+                (n.trim().to_string(), v.trim().to_string())
+            })
+            .collect();
+        let mut resp = Resp {
+            status,
+            headers,
+            body: Vec::new(),
+        };
+        if status == 100 {
+            return resp;
+        }
+        let len: usize = resp
+            .header("Content-Length")
+            .map(|v| v.parse().unwrap())
+            .unwrap_or(0);
+        if head_only || status == 304 || status == 204 {
+            return resp;
+        }
+        while self.buf.len() < len {
+            if self.fill() == 0 {
+                panic!("connection closed mid-body");
+            }
+        }
+        resp.body = self.buf.drain(..len).collect();
+        resp
+    }
+
+    /// Whether the server has closed the connection (reads EOF or a reset) within `limit`.
+    pub fn closed_within(&mut self, limit: Duration) -> bool {
+        self.stream.set_read_timeout(Some(limit)).unwrap();
+        let mut b = [0u8; 1024];
+        loop {
+            match self.stream.read(&mut b) {
+                Ok(0) => return true,
+                Ok(_) => continue,
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut =>
+                {
+                    return false
+                }
+                Err(_) => return true,
+            }
+        }
+    }
+}

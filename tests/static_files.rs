@@ -1,0 +1,216 @@
+//! Static files over the wire: types, validators and 304s, ranges, traversal, streaming.
+
+mod common;
+
+use common::{big_bytes, InProcess};
+use miniweb::http::{Request, Response};
+
+fn server() -> InProcess {
+    InProcess::start(|_: &Request| Response::text(200, "app"), |_| {})
+}
+
+fn get(s: &InProcess, path: &str, headers: &[(&str, &str)]) -> common::Resp {
+    let mut c = s.client();
+    c.send_request("GET", path, headers, b"");
+    c.read_response(false)
+}
+
+#[test]
+fn files_are_served_with_type_length_and_validators() {
+    let s = server();
+    let r = get(&s, "/hello.txt", &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "hello, world\n");
+    assert_eq!(r.header("Content-Type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(r.header("Content-Length"), Some("13"));
+    assert_eq!(r.header("Accept-Ranges"), Some("bytes"));
+    assert_eq!(r.header("Cache-Control"), Some("public, max-age=60"));
+    assert!(r.header("ETag").is_some_and(|e| e.starts_with('"')));
+    assert!(r.header("Last-Modified").is_some());
+    assert_eq!(
+        get(&s, "/style.css", &[]).header("Content-Type"),
+        Some("text/css; charset=utf-8")
+    );
+}
+
+#[test]
+fn chinese_file_names_work() {
+    let s = server();
+    let r = get(&s, "/%E4%B8%AD%E6%96%87.txt", &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "你好\n");
+}
+
+#[test]
+fn etag_and_if_modified_since_give_304_without_a_body() {
+    let s = server();
+    let first = get(&s, "/hello.txt", &[]);
+    let etag = first.header("ETag").unwrap();
+    let modified = first.header("Last-Modified").unwrap();
+    let r = get(&s, "/hello.txt", &[("If-None-Match", etag)]);
+    assert_eq!(r.status, 304);
+    assert!(r.body.is_empty());
+    assert_eq!(r.header("ETag"), Some(etag));
+    assert_eq!(
+        get(&s, "/hello.txt", &[("If-Modified-Since", modified)]).status,
+        304
+    );
+    assert_eq!(
+        get(&s, "/hello.txt", &[("If-None-Match", "\"other\"")]).status,
+        200
+    );
+    assert_eq!(
+        get(
+            &s,
+            "/hello.txt",
+            &[("If-Modified-Since", "Sat, 01 Jan 2000 00:00:00 GMT")]
+        )
+        .status,
+        200
+    );
+    // If-None-Match wins over If-Modified-Since.
+    assert_eq!(
+        get(
+            &s,
+            "/hello.txt",
+            &[
+                ("If-None-Match", "\"other\""),
+                ("If-Modified-Since", modified)
+            ]
+        )
+        .status,
+        200
+    );
+}
+
+#[test]
+fn single_ranges_give_206_and_bad_ones_416() {
+    let s = server();
+    let all = big_bytes();
+    let r = get(&s, "/big.bin", &[("Range", "bytes=0-99")]);
+    assert_eq!(r.status, 206);
+    assert_eq!(r.body, &all[..100]);
+    assert_eq!(
+        r.header("Content-Range"),
+        Some(&*format!("bytes 0-99/{}", all.len()))
+    );
+    let r = get(&s, "/big.bin", &[("Range", "bytes=-10")]);
+    assert_eq!(r.body, &all[all.len() - 10..]);
+    let r = get(&s, "/big.bin", &[("Range", "bytes=3000000-")]);
+    assert_eq!(r.body, &all[3_000_000..]);
+    let r = get(&s, "/big.bin", &[("Range", "bytes=99999999-")]);
+    assert_eq!(r.status, 416);
+    assert_eq!(
+        r.header("Content-Range"),
+        Some(&*format!("bytes */{}", all.len()))
+    );
+    // A garbled range is ignored: the whole file.
+    assert_eq!(get(&s, "/hello.txt", &[("Range", "bytes=z-")]).status, 200);
+}
+
+#[test]
+fn if_range_sends_everything_when_the_file_changed() {
+    let s = server();
+    let etag = get(&s, "/hello.txt", &[])
+        .header("ETag")
+        .unwrap()
+        .to_string();
+    let r = get(
+        &s,
+        "/hello.txt",
+        &[("Range", "bytes=0-4"), ("If-Range", &etag)],
+    );
+    assert_eq!(r.status, 206);
+    assert_eq!(r.text(), "hello");
+    let r = get(
+        &s,
+        "/hello.txt",
+        &[("Range", "bytes=0-4"), ("If-Range", "\"stale\"")],
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "hello, world\n");
+}
+
+#[test]
+fn large_files_arrive_whole() {
+    let s = server();
+    let r = get(&s, "/big.bin", &[]);
+    assert_eq!(r.status, 200);
+    assert!(r.body == big_bytes(), "3 MiB body differs");
+}
+
+#[test]
+fn traversal_over_the_wire_is_404() {
+    let s = server();
+    // A file beside the root that must never be served.
+    std::fs::write(s.root.path().parent().unwrap().join("secret.txt"), "secret").ok();
+    for path in [
+        "/../secret.txt",
+        "/..%2fsecret.txt",
+        "/%2e%2e/secret.txt",
+        "/%2e%2e%2f%2e%2e%2fetc%2fpasswd",
+        "/../../../../etc/passwd",
+        "/sub/../../secret.txt",
+        "/..\\secret.txt",
+        "/.env",
+        "/%2eenv",
+        "/hello.txt%00.png",
+    ] {
+        let r = get(&s, path, &[]);
+        assert_eq!(r.status, 404, "{path}");
+        assert!(
+            !r.text().contains("secret") && !r.text().contains("root:"),
+            "{path}"
+        );
+    }
+}
+
+#[test]
+fn missing_files_get_a_small_html_404() {
+    let s = server();
+    let r = get(&s, "/nope.png", &[]);
+    assert_eq!(r.status, 404);
+    assert_eq!(r.header("Content-Type"), Some("text/html; charset=utf-8"));
+    assert!(r.text().contains("404 Not Found"));
+}
+
+#[test]
+fn directories_redirect_to_their_slash_and_serve_their_index() {
+    let s = server();
+    let r = get(&s, "/sub", &[]);
+    assert_eq!(r.status, 301);
+    assert_eq!(r.header("Location"), Some("/sub/"));
+    let r = get(&s, "/sub/", &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "<p>sub index</p>\n");
+    // `/` has no static index here, so it goes to the app, as do `*.html` paths.
+    assert_eq!(get(&s, "/", &[]).text(), "app");
+    assert_eq!(get(&s, "/sub/index.html", &[]).text(), "app");
+}
+
+#[test]
+fn other_methods_on_static_files_are_501_and_options_lists_allow() {
+    let s = server();
+    let mut c = s.client();
+    c.send_request("POST", "/hello.txt", &[], b"x=1");
+    let r = c.read_response(false);
+    assert_eq!(r.status, 501);
+    assert_eq!(r.header("Allow"), Some("GET, HEAD, OPTIONS"));
+    c.send_request("OPTIONS", "/hello.txt", &[], b"");
+    let r = c.read_response(false);
+    assert_eq!(r.status, 204);
+    assert_eq!(r.header("Allow"), Some("GET, HEAD, OPTIONS"));
+}
+
+#[test]
+fn a_client_that_leaves_mid_download_costs_nothing() {
+    let s = server();
+    for _ in 0..5 {
+        let mut c = s.client();
+        c.send_request("GET", "/big.bin", &[], b"");
+        let mut head = [0u8; 100];
+        let _ = std::io::Read::read(&mut c.stream, &mut head);
+        drop(c);
+    }
+    assert_eq!(get(&s, "/hello.txt", &[]).status, 200);
+}
