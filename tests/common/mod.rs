@@ -171,9 +171,7 @@ impl Site {
     pub fn stop(mut self) -> tempfile::TempDir {
         self.sigterm();
         self.wait_exit(Duration::from_secs(15)).expect("exits");
-        let dir = tempfile::tempdir().unwrap();
-        let dir = std::mem::replace(&mut self.dir, dir);
-        dir
+        std::mem::replace(&mut self.dir, tempfile::tempdir().unwrap())
     }
 }
 
