@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# Smoke tests with curl against a running miniweb: static files, the stock pages and a
+# follow/unfollow round trip. Usage: tests/smoke.sh [BASE_URL]   (default http://localhost:8080)
+# Leaves the data as it found it. Exits non-zero on the first failure.
+set -euo pipefail
+
+base="${1:-http://localhost:8080}"
+code=000036   # a stock of the seed data
+failures=0
+
+pass() { printf 'ok    %s\n' "$1"; }
+fail() { printf 'FAIL  %s\n' "$1"; failures=$((failures + 1)); }
+check() { # check NAME EXPECTED ACTUAL
+  if [ "$2" = "$3" ]; then pass "$1"; else fail "$1: expected '$2', got '$3'"; fi
+}
+status() { curl -sS -o /dev/null -w '%{http_code}' "$@"; }
+
+# Static files, served by the server itself.
+body=$(curl -fsS "$base/hello.txt")
+case "$body" in "Hello from miniweb"*) pass "GET /hello.txt" ;; *) fail "GET /hello.txt: $body" ;; esac
+headers=$(curl -fsS -I "$base/css/site.css" | tr -d '\r')
+grep -qi '^content-type: text/css; charset=utf-8$' <<<"$headers" && pass "HEAD css type" || fail "HEAD css type"
+grep -qi '^etag: "' <<<"$headers" && pass "HEAD css ETag" || fail "HEAD css ETag"
+grep -qi '^server: miniweb$' <<<"$headers" && pass "Server header" || fail "Server header"
+check "favicon" 200 "$(status "$base/favicon.ico")"
+check "range 0-99 is 206" 206 "$(status -r 0-99 "$base/css/site.css")"
+check "range 0-99 length" 100 "$(curl -fsS -r 0-99 "$base/css/site.css" | wc -c | tr -d ' ')"
+etag=$(grep -i '^etag:' <<<"$headers" | cut -d' ' -f2-)
+check "If-None-Match is 304" 304 "$(status -H "If-None-Match: $etag" "$base/css/site.css")"
+check "missing file is 404" 404 "$(status "$base/no-such-file.png")"
+check "traversal is 404" 404 "$(status --path-as-is "$base/../../../../etc/passwd")"
+check "encoded traversal is 404" 404 "$(status --path-as-is "$base/%2e%2e/%2e%2e/etc/passwd")"
+check "dotfile is 404" 404 "$(status "$base/.git/config")"
+
+# The stock pages.
+index=$(curl -fsS "$base/index.html")
+check "index lists 94 stocks" 94 "$(grep -o 'action="/add/' <<<"$index" | wc -l | tr -d ' ')"
+grep -q '选股系统' <<<"$index" && pass "index is the stock picker" || fail "index title"
+check "/ is the index" 200 "$(status "$base/")"
+check "centre" 200 "$(status "$base/center.html")"
+check "unknown page is 404" 404 "$(status "$base/nope.html")"
+check "GET on a POST route is 405" 405 "$(status "$base/add/$code.html")"
+check "unknown stock is 404" 404 "$(status -X POST "$base/add/999999.html")"
+check "cross-site post is 403" 403 "$(status -X POST -H 'Origin: http://evil.example' "$base/add/$code.html")"
+
+# Follow, annotate, unfollow: the state is as it was afterwards.
+if grep -q "action=\"/del/$code.html\"" <<<"$(curl -fsS "$base/center.html")"; then
+  curl -sS -o /dev/null -X POST "$base/del/$code.html"   # a previous run left it followed
+fi
+check "follow is 303" 303 "$(status -X POST "$base/add/$code.html")"
+check "follow twice is 409" 409 "$(status -X POST "$base/add/$code.html")"
+grep -q "action=\"/del/$code.html\"" <<<"$(curl -fsS "$base/center.html")" && pass "centre shows it" || fail "centre shows it"
+check "note saved" 303 "$(status -X POST --data-urlencode 'note=冒烟测试 <b>ok</b>' "$base/update/$code.html")"
+grep -q '冒烟测试 &lt;b&gt;ok&lt;&#x2F;b&gt;' <<<"$(curl -fsS "$base/center.html")" && pass "note shown escaped" || fail "note shown escaped"
+check "unfollow is 303" 303 "$(status -X POST "$base/del/$code.html")"
+check "unfollow twice is 409" 409 "$(status -X POST "$base/del/$code.html")"
+
+if [ "$failures" -gt 0 ]; then
+  echo "$failures smoke check(s) failed"
+  exit 1
+fi
+echo "all smoke checks passed"

@@ -1,0 +1,300 @@
+//! The stock site against the real binary and a temporary database: every page and action,
+//! escaping, persistence, migrations, and concurrent writers.
+
+mod common;
+
+use std::thread;
+
+use common::{run_binary, site, Site};
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+/// Rows in the centre's table (each has a delete form).
+fn followed_codes(site: &Site) -> Vec<String> {
+    let page = site.get("/center.html").text();
+    page.split("action=\"/del/")
+        .skip(1)
+        .map(|s| s[..6].to_string())
+        .collect()
+}
+
+#[test]
+fn the_index_shows_all_94_stocks_with_exact_values() {
+    let site = site();
+    for path in ["/", "/index.html"] {
+        let r = site.get(path);
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("Content-Type"), Some("text/html; charset=utf-8"));
+        let page = r.text();
+        assert_eq!(count(&page, "action=\"/add/"), 94, "{path}");
+        assert!(page.contains("选股系统"));
+        for cell in ["000007", "全新好", "10.01%", "4.40%", "16.05", "14.60", "2017-07-18", "*ST松江"] {
+            assert!(page.contains(cell), "{cell} missing");
+        }
+        // Negative changes are styled apart from positive ones.
+        assert!(page.contains("class=\"down\">-"), "no negative change marked down");
+        assert!(page.contains("class=\"up\">10.01%"));
+    }
+}
+
+#[test]
+fn the_centre_shows_the_five_seeded_stocks_with_notes() {
+    let site = site();
+    let codes = followed_codes(&site);
+    assert_eq!(codes.len(), 5, "{codes:?}");
+    let page = site.get("/center.html").text();
+    assert!(page.contains("你确定要买这个？"));
+    assert!(page.contains("利好"));
+    assert_eq!(count(&page, "href=\"/update/"), 5);
+}
+
+#[test]
+fn follow_and_unfollow_answer_each_case_with_its_status() {
+    let site = site();
+    assert_eq!(site.post_form("/add/999999.html", "").status, 404);
+    assert_eq!(site.post_form("/add/abc.html", "").status, 404);
+    // 000007 is followed in the seed data.
+    assert_eq!(site.post_form("/add/000007.html", "").status, 409);
+    let r = site.post_form("/add/000036.html", "");
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("Location"), Some("/center.html"));
+    assert!(followed_codes(&site).contains(&"000036".to_string()));
+    assert_eq!(site.post_form("/add/000036.html", "").status, 409);
+
+    assert_eq!(site.post_form("/del/999999.html", "").status, 404);
+    let r = site.post_form("/del/000036.html", "");
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("Location"), Some("/center.html"));
+    assert_eq!(site.post_form("/del/000036.html", "").status, 409);
+    assert!(!followed_codes(&site).contains(&"000036".to_string()));
+}
+
+#[test]
+fn state_changes_are_post_only() {
+    let site = site();
+    for path in ["/add/000036.html", "/del/000007.html"] {
+        let r = site.get(path);
+        assert_eq!(r.status, 405, "{path}");
+        assert!(r.header("Allow").unwrap().contains("POST"));
+        assert!(r.text().contains("405"), "the error page is rendered");
+    }
+    assert_eq!(followed_codes(&site).len(), 5, "a GET changed something");
+    assert_eq!(site.get("/nope.html").status, 404);
+}
+
+#[test]
+fn cross_site_posts_are_refused_and_change_nothing() {
+    let site = site();
+    let r = site.request(
+        "POST",
+        "/add/000036.html",
+        &[("Origin", "http://evil.example")],
+        b"",
+    );
+    assert_eq!(r.status, 403);
+    let r = site.request(
+        "POST",
+        "/del/000007.html",
+        &[("Referer", "http://evil.example/page.html")],
+        b"",
+    );
+    assert_eq!(r.status, 403);
+    assert_eq!(followed_codes(&site).len(), 5);
+    // The site's own form passes.
+    let r = site.request("POST", "/add/000036.html", &[("Origin", "http://test")], b"");
+    assert_eq!(r.status, 303);
+}
+
+#[test]
+fn notes_round_trip_verbatim_and_are_shown_escaped() {
+    let site = site();
+    assert_eq!(site.get("/update/000036.html").status, 404, "not followed yet");
+    assert_eq!(site.post_form("/add/000036.html", "").status, 303);
+    let form = site.get("/update/000036.html");
+    assert_eq!(form.status, 200);
+    assert!(form.text().contains("name=\"note\""));
+
+    let hostile = "利好 \"quoted\" <script>alert(1)</script> '); DROP TABLE focus;--";
+    let encoded: String = percent_encoding::utf8_percent_encode(hostile, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let r = site.post_form("/update/000036.html", &format!("note={encoded}"));
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("Location"), Some("/center.html"));
+
+    let page = site.get("/center.html").text();
+    assert!(!page.contains("<script>alert(1)</script>"), "note must be escaped");
+    assert!(page.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;"));
+    assert!(page.contains("利好 &quot;quoted&quot;"));
+    assert_eq!(followed_codes(&site).len(), 6, "the focus table survived");
+
+    // Stored verbatim: the database holds exactly what was typed.
+    let conn = rusqlite::Connection::open(site.dir.path().join("stock.db")).unwrap();
+    let stored: String = conn
+        .query_row(
+            "SELECT note_info FROM focus JOIN info ON info.id = focus.info_id WHERE code = '000036'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(stored, hostile);
+    // The edit form shows it back, escaped, for the next edit.
+    assert!(site.get("/update/000036.html").text().contains("&lt;script&gt;"));
+
+    assert_eq!(site.post_form("/del/000036.html", "").status, 303);
+    assert!(!followed_codes(&site).contains(&"000036".to_string()));
+}
+
+#[test]
+fn note_limits_and_form_errors_are_400() {
+    let site = site();
+    let ok = "好".repeat(200);
+    assert_eq!(site.post_form("/update/000007.html", &format!("note={ok}")).status, 303);
+    let long = "好".repeat(201);
+    assert_eq!(site.post_form("/update/000007.html", &format!("note={long}")).status, 400);
+    assert_eq!(site.post_form("/update/000007.html", "note=%FF").status, 400);
+    assert_eq!(site.post_form("/update/000007.html", "other=1").status, 400);
+    assert_eq!(site.post_form("/update/999999.html", "note=x").status, 404);
+    let r = site.request(
+        "POST",
+        "/update/000007.html",
+        &[("Content-Type", "application/json")],
+        b"{\"note\":\"x\"}",
+    );
+    assert_eq!(r.status, 415);
+    // `+` is a space.
+    assert_eq!(site.post_form("/update/000007.html", "note=a+b").status, 303);
+    assert!(site.get("/center.html").text().contains(">a b<"));
+}
+
+#[test]
+fn data_survives_a_restart_and_migrations_apply_once() {
+    let site = site();
+    assert!(site.log().contains("applied migration"));
+    assert_eq!(site.post_form("/add/000036.html", "").status, 303);
+    let dir = site.stop();
+    let site = Site::start_in(dir, "").unwrap();
+    assert!(followed_codes(&site).contains(&"000036".to_string()));
+    assert!(!site.log().contains("applied migration"), "{}", site.log());
+    let conn = rusqlite::Connection::open(site.dir.path().join("stock.db")).unwrap();
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 2);
+    let stocks: i64 = conn.query_row("SELECT count(*) FROM info", [], |r| r.get(0)).unwrap();
+    assert_eq!(stocks, 94);
+}
+
+#[test]
+fn a_broken_migration_stops_start_up_and_names_its_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let migrations = dir.path().join("migrations");
+    std::fs::create_dir(&migrations).unwrap();
+    for f in ["0001_schema.sql", "0002_seed.sql"] {
+        std::fs::copy(common::project().join("migrations").join(f), migrations.join(f)).unwrap();
+    }
+    std::fs::write(
+        migrations.join("0003_broken.sql"),
+        "CREATE TABLE extra (x INTEGER);\nINSERT INTO no_such_table VALUES (1);\n",
+    )
+    .unwrap();
+    std::fs::create_dir(dir.path().join("static")).unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!(
+            "host = \"127.0.0.1\"\nport = 0\ntemplates_dir = {:?}\n",
+            common::project().join("templates")
+        ),
+    )
+    .unwrap();
+    let (code, _, err) = run_binary(dir.path(), &[]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("0003_broken.sql"), "{err}");
+    assert!(!err.contains("listening"), "must fail before listening: {err}");
+    let conn = rusqlite::Connection::open(dir.path().join("stock.db")).unwrap();
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    assert_eq!(version, 2, "the broken file must leave the database as it was");
+    let extra: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'extra'", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(extra, 0);
+}
+
+#[test]
+fn eight_concurrent_writers_lose_nothing_and_never_see_locked() {
+    let site = site();
+    // Stocks 000036.. are not followed in the seed; take eight of them from the index.
+    let index = site.get("/index.html").text();
+    let seeded = followed_codes(&site);
+    let codes: Vec<String> = index
+        .split("action=\"/add/")
+        .skip(1)
+        .map(|s| s[..6].to_string())
+        .filter(|c| !seeded.contains(c))
+        .take(8)
+        .collect();
+    assert_eq!(codes.len(), 8);
+    let rounds = 15;
+    thread::scope(|scope| {
+        for code in &codes {
+            let site = &site;
+            scope.spawn(move || {
+                for _ in 0..rounds {
+                    assert_eq!(site.post_form(&format!("/add/{code}.html"), "").status, 303);
+                    assert_eq!(site.post_form(&format!("/del/{code}.html"), "").status, 303);
+                }
+                assert_eq!(site.post_form(&format!("/add/{code}.html"), "").status, 303);
+            });
+        }
+    });
+    let after = followed_codes(&site);
+    assert_eq!(after.len(), 5 + 8, "{after:?}");
+    for code in &codes {
+        assert!(after.contains(code), "{code} lost");
+    }
+    let log = site.log();
+    assert!(!log.contains("locked") && !log.contains("busy"), "{log}");
+}
+
+#[test]
+fn the_route_table_is_printed_like_flask_routes() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, out, _) = run_binary(dir.path(), &["--routes"]);
+    assert_eq!(code, 0);
+    for line in [
+        "GET     /index.html",
+        "GET     /center.html",
+        "POST    /add/{code}.html",
+        "POST    /del/{code}.html",
+        "GET     /update/{code}.html",
+        "POST    /update/{code}.html",
+    ] {
+        assert!(out.contains(line), "{line} missing from\n{out}");
+    }
+    assert!(out.contains("miniweb::stocks::add"));
+}
+
+#[test]
+fn pages_are_cached_until_a_write_and_reload_is_304() {
+    let site = site();
+    let first = site.get("/center.html");
+    let etag = first.header("ETag").expect("pages carry an ETag").to_string();
+    let again = site.request("GET", "/center.html", &[("If-None-Match", &etag)], b"");
+    assert_eq!(again.status, 304);
+    assert_eq!(site.post_form("/add/000036.html", "").status, 303);
+    let after = site.request("GET", "/center.html", &[("If-None-Match", &etag)], b"");
+    assert_eq!(after.status, 200, "a write must change the page");
+    assert!(after.text().contains("000036"));
+    // A write by another process is seen too.
+    let conn = rusqlite::Connection::open(site.dir.path().join("stock.db")).unwrap();
+    conn.execute("DELETE FROM focus WHERE info_id = (SELECT id FROM info WHERE code = '000036')", [])
+        .unwrap();
+    assert!(!followed_codes(&site).contains(&"000036".to_string()));
+}
+
+#[test]
+fn the_page_cache_can_be_switched_off() {
+    let site = common::site_with("page_cache = false\n");
+    let first = site.get("/center.html");
+    assert_eq!(first.status, 200);
+    let etag = first.header("ETag").unwrap().to_string();
+    assert_eq!(site.request("GET", "/center.html", &[("If-None-Match", &etag)], b"").status, 304);
+}
