@@ -1,0 +1,362 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark: miniweb against nginx and the Python stack, on loopback, with wrk.
+
+Started by bench/run.sh, which installs what is missing and builds the release binary.
+Prints one Markdown report (raw medians, then ratios) and writes it to --out if given.
+Every server is started here and stopped by its PID; every run is bounded in time.
+"""
+import argparse
+import datetime
+import os
+import platform
+import re
+import resource
+import shutil
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "miniweb")
+VENV = os.path.join(ROOT, "bench", ".venv")
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_port(port, proc, timeout=20.0):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"server exited with {proc.returncode}")
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+                return
+        except OSError:
+            time.sleep(0.05)
+    raise RuntimeError(f"port {port} never opened")
+
+
+def descendants(pid):
+    """pid and every process below it."""
+    children = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat") as f:
+                ppid = int(f.read().rsplit(")", 1)[1].split()[1])
+        except (OSError, IndexError, ValueError):
+            continue
+        children.setdefault(ppid, []).append(int(entry))
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        out.append(p)
+        todo.extend(children.get(p, []))
+    return out
+
+
+def rss_mib(pid):
+    total = 0
+    for p in descendants(pid):
+        try:
+            with open(f"/proc/{p}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total / 1024.0
+
+
+class Server:
+    """One server process: started in its own process group, stopped by PID."""
+
+    def __init__(self, name, kind, cmd, port, cwd=None, env=None):
+        self.name, self.kind, self.cmd, self.port = name, kind, cmd, port
+        self.cwd, self.env, self.proc = cwd, env, None
+
+    def start(self):
+        env = dict(os.environ)
+        env.update(self.env or {})
+        self.proc = subprocess.Popen(
+            self.cmd, cwd=self.cwd, env=env, stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )
+        wait_port(self.port, self.proc)
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def url(self, path):
+        return f"http://127.0.0.1:{self.port}{path}"
+
+
+LAT = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
+
+
+def wrk(url, conns, seconds, close=False):
+    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+    if close:
+        cmd += ["-H", "Connection: close"]
+    out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=seconds + 30).stdout
+    rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
+    lat = {}
+    for pct, value, unit in LAT.findall(out):
+        lat[pct] = float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+    errors = 0
+    m = re.search(r"Socket errors: connect (\d+), read (\d+), write (\d+), timeout (\d+)", out)
+    if m:
+        errors += sum(int(x) for x in m.groups())
+    m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    non2xx = int(m.group(1)) if m else 0
+    return rps, lat.get("50", float("nan")), lat.get("99", float("nan")), errors, non2xx
+
+
+def idle_rss(server, count):
+    """RSS of the server with `count` idle keep-alive connections open."""
+    socks = []
+    try:
+        for _ in range(count):
+            s = socket.create_connection(("127.0.0.1", server.port), timeout=5)
+            s.sendall(b"GET /small.txt HTTP/1.1\r\nHost: bench\r\n\r\n")
+            socks.append(s)
+        for s in socks:
+            s.recv(65536)
+        time.sleep(0.5)
+        return rss_mib(server.proc.pid)
+    finally:
+        for s in socks:
+            s.close()
+
+
+def prepare(work):
+    static = os.path.join(work, "static")
+    os.makedirs(static)
+    # A 2 KiB text file and a 1 MiB binary, the same bytes for every server.
+    line = "miniweb benchmark: a small static file served again and again.\n"
+    with open(os.path.join(static, "small.txt"), "w") as f:
+        f.write((line * 40)[:2048])
+    with open(os.path.join(static, "big.bin"), "wb") as f:
+        f.write(bytes(i % 251 for i in range(1 << 20)))
+    for sub in ("css", "img"):
+        shutil.copytree(os.path.join(ROOT, "static", sub), os.path.join(static, sub))
+    return static
+
+
+def miniweb_server(work, static, cache):
+    name = "miniweb" if cache else "miniweb (no page cache)"
+    sub = os.path.join(work, "miniweb-cache" if cache else "miniweb-nocache")
+    os.makedirs(sub)
+    port = free_port()
+    cfg = os.path.join(sub, "config.toml")
+    with open(cfg, "w") as f:
+        f.write(
+            f'host = "127.0.0.1"\nport = {port}\nstatic_dir = "{static}"\n'
+            f'templates_dir = "{ROOT}/templates"\nmigrations_dir = "{ROOT}/migrations"\n'
+            f'database = "{sub}/stock.db"\nmax_connections = 4096\n'
+            f'page_cache = {"true" if cache else "false"}\nlog_level = "warn"\n'
+        )
+    return Server(name, "miniweb", [BIN, "--config", cfg], port, env={"RUST_LOG": "warn"})
+
+
+def nginx_server(work, static, workers):
+    name = f"nginx ({workers})"
+    sub = os.path.join(work, f"nginx-{workers}")
+    os.makedirs(os.path.join(sub, "tmp"))
+    port = free_port()
+    conf = os.path.join(sub, "nginx.conf")
+    user = "user root;" if os.geteuid() == 0 else ""
+    with open(conf, "w") as f:
+        f.write(f"""{user}
+worker_processes {workers};
+daemon off;
+pid {sub}/nginx.pid;
+error_log {sub}/error.log warn;
+events {{ worker_connections 4096; }}
+http {{
+    access_log off;
+    sendfile on;
+    tcp_nopush on;
+    tcp_nodelay on;
+    keepalive_timeout 65;
+    keepalive_requests 1000000;
+    client_body_temp_path {sub}/tmp/body;
+    proxy_temp_path {sub}/tmp/proxy;
+    fastcgi_temp_path {sub}/tmp/fastcgi;
+    uwsgi_temp_path {sub}/tmp/uwsgi;
+    scgi_temp_path {sub}/tmp/scgi;
+    types {{ text/plain txt; text/css css; image/svg+xml svg; text/html html; }}
+    default_type application/octet-stream;
+    server {{
+        listen 127.0.0.1:{port};
+        root {static};
+    }}
+}}
+""")
+    return Server(name, "nginx", ["nginx", "-c", conf, "-p", sub], port)
+
+
+def python_static(static):
+    port = free_port()
+    return Server("python http.server", "python", [sys.executable, "-m", "http.server", str(port),
+                  "--bind", "127.0.0.1", "--directory", static], port)
+
+
+def gunicorn_server(work):
+    port = free_port()
+    db = os.path.join(work, "python.db")
+    shutil.copy(os.path.join(work, "miniweb-cache", "stock.db"), db)
+    return Server("gunicorn + Flask", "python",
+                  [os.path.join(VENV, "bin", "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
+                   "--chdir", os.path.join(ROOT, "bench", "peers"), "flask_app:app"],
+                  port, env={"STOCK_DB": db})
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--quick", action="store_true", help="one run per cell, fewer cells")
+    ap.add_argument("--runs", type=int, default=None)
+    ap.add_argument("--seconds", type=int, default=None)
+    ap.add_argument("--out", help="also write the report here")
+    ap.add_argument("--only", help="comma-separated case names to run")
+    args = ap.parse_args()
+    runs = args.runs or (1 if args.quick else 3)
+    seconds = args.seconds or (1 if args.quick else 2)
+    conn_levels = [16, 64] if args.quick else [1, 16, 64, 256]
+    only = set(args.only.split(",")) if args.only else None
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
+
+    started = time.time()
+    work = tempfile.mkdtemp(prefix="miniweb-bench-")
+    os.chmod(work, 0o755)
+    static = prepare(work)
+
+    static_cases = [("small 2 KiB", "/small.txt"), ("1 MiB file", "/big.bin"), ("404", "/missing.txt")]
+    dynamic_cases = [("/index.html", "/index.html"), ("/center.html", "/center.html")]
+    mw = miniweb_server(work, static, cache=True)
+    mw_nocache = miniweb_server(work, static, cache=False)
+    static_servers = [mw, nginx_server(work, static, 1), nginx_server(work, static, "auto"),
+                      python_static(static)]
+
+    rows = []  # (server, case, conns, rps, p50, p99, errors, rss)
+
+    def measure(server, case, path, conns, close=False):
+        if only and case not in only:
+            return
+        results = [wrk(server.url(path), conns, seconds, close) for _ in range(runs)]
+        rps = statistics.median(r[0] for r in results)
+        p50 = statistics.median(r[1] for r in results)
+        p99 = statistics.median(r[2] for r in results)
+        errors = max(r[3] + (0 if case == "404" else r[4]) for r in results)
+        rss = rss_mib(server.proc.pid)
+        rows.append((server.name, case, conns, rps, p50, p99, errors, rss))
+        print(f"  {server.name:26} {case:22} c={conns:<4} {rps:>10.0f} req/s  p50 {p50:.2f} ms  "
+              f"p99 {p99:.2f} ms  err {errors}  rss {rss:.1f} MiB", file=sys.stderr, flush=True)
+
+    idle = {}
+    try:
+        for server in static_servers:
+            server.start()
+            try:
+                wrk(server.url("/small.txt"), 16, 1)  # warm-up
+                for case, path in static_cases:
+                    for c in conn_levels:
+                        measure(server, case, path, c)
+                measure(server, "small, Connection: close", "/small.txt", 16, close=True)
+                if server.kind != "python" and (not only or "idle" in only):
+                    idle[server.name] = idle_rss(server, 1000)
+                    print(f"  {server.name:26} 1000 idle connections: {idle[server.name]:.1f} MiB",
+                          file=sys.stderr, flush=True)
+            finally:
+                if server is not mw:
+                    server.stop()
+        # The dynamic pages: miniweb with and without its page cache, and the Python stack.
+        mw_nocache.start()
+        gunicorn = gunicorn_server(work)
+        for server in (mw, mw_nocache, gunicorn):
+            if server is gunicorn:
+                server.start()
+            try:
+                wrk(server.url("/index.html"), 16, 1)
+                for case, path in dynamic_cases:
+                    for c in conn_levels:
+                        measure(server, case, path, c)
+            finally:
+                server.stop()
+    finally:
+        for s in static_servers + [mw_nocache]:
+            s.stop()
+        shutil.rmtree(work, ignore_errors=True)
+
+    report = render(rows, idle, runs, seconds, time.time() - started, args)
+    print(report)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(report)
+
+
+def render(rows, idle, runs, seconds, elapsed, args):
+    cpu = "unknown CPU"
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(l.split(":", 1)[1].strip() for l in f if l.startswith("model name"))
+    except (OSError, StopIteration):
+        pass
+    out = [
+        f"Machine: {os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}  ",
+        f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC  ",
+        f"Command: `bench/run.sh {' '.join(sys.argv[1:])}` ({runs} run(s) of {seconds} s per cell, "
+        f"medians; wrk -t1, keep-alive unless stated; whole run {elapsed:.0f} s)",
+        "",
+        "| server | case | conns | req/s | p50 ms | p99 ms | errors | RSS MiB |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for name, case, conns, rps, p50, p99, errors, rss in rows:
+        out.append(f"| {name} | {case} | {conns} | {rps:.0f} | {p50:.2f} | {p99:.2f} | {errors} | {rss:.1f} |")
+    if idle:
+        out += ["", "| server | RSS with 1,000 idle keep-alive connections |", "|---|---:|"]
+        out += [f"| {k} | {v:.1f} MiB |" for k, v in idle.items()]
+
+    table = {(r[0], r[1], r[2]): r for r in rows}
+    out += ["", "Ratios (miniweb ÷ peer; req/s above 1 is faster, p99 below 1 is better):", "",
+            "| case | conns | ÷ best nginx req/s | ÷ best nginx p99 | ÷ Python req/s |",
+            "|---|---:|---:|---:|---:|"]
+    seen = []
+    for name, case, conns, *_ in rows:
+        if not name.startswith("miniweb") or (name, case, conns) in seen:
+            continue
+        seen.append((name, case, conns))
+        mine = table[(name, case, conns)]
+        nginx = [table[k] for k in table if k[0].startswith("nginx") and k[1] == case and k[2] == conns]
+        py = [table[k] for k in table if k[0] in ("python http.server", "gunicorn + Flask")
+              and k[1] == case and k[2] == conns]
+        best = max(nginx, key=lambda r: r[3]) if nginx else None
+        label = case if name == "miniweb" else f"{case}, {name[len('miniweb ('):-1]}"
+        cells = [
+            f"{mine[3] / best[3]:.2f} ({best[0]})" if best and best[3] else "–",
+            f"{mine[5] / best[5]:.2f}" if best and best[5] else "–",
+            f"{mine[3] / py[0][3]:.1f}" if py and py[0][3] else "–",
+        ]
+        out.append(f"| {label} | {conns} | " + " | ".join(cells) + " |")
+    return "\n".join(out) + "\n"
+
+
+if __name__ == "__main__":
+    main()
