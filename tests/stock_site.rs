@@ -30,11 +30,23 @@ fn the_index_shows_all_94_stocks_with_exact_values() {
         let page = r.text();
         assert_eq!(count(&page, "action=\"/add/"), 94, "{path}");
         assert!(page.contains("选股系统"));
-        for cell in ["000007", "全新好", "10.01%", "4.40%", "16.05", "14.60", "2017-07-18", "*ST松江"] {
+        for cell in [
+            "000007",
+            "全新好",
+            "10.01%",
+            "4.40%",
+            "16.05",
+            "14.60",
+            "2017-07-18",
+            "*ST松江",
+        ] {
             assert!(page.contains(cell), "{cell} missing");
         }
         // Negative changes are styled apart from positive ones.
-        assert!(page.contains("class=\"down\">-"), "no negative change marked down");
+        assert!(
+            page.contains("class=\"down\">-"),
+            "no negative change marked down"
+        );
         assert!(page.contains("class=\"up\">10.01%"));
     }
 }
@@ -103,27 +115,41 @@ fn cross_site_posts_are_refused_and_change_nothing() {
     assert_eq!(r.status, 403);
     assert_eq!(followed_codes(&site).len(), 5);
     // The site's own form passes.
-    let r = site.request("POST", "/add/000036.html", &[("Origin", "http://test")], b"");
+    let r = site.request(
+        "POST",
+        "/add/000036.html",
+        &[("Origin", "http://test")],
+        b"",
+    );
     assert_eq!(r.status, 303);
 }
 
 #[test]
 fn notes_round_trip_verbatim_and_are_shown_escaped() {
     let site = site();
-    assert_eq!(site.get("/update/000036.html").status, 404, "not followed yet");
+    assert_eq!(
+        site.get("/update/000036.html").status,
+        404,
+        "not followed yet"
+    );
     assert_eq!(site.post_form("/add/000036.html", "").status, 303);
     let form = site.get("/update/000036.html");
     assert_eq!(form.status, 200);
     assert!(form.text().contains("name=\"note\""));
 
     let hostile = "利好 \"quoted\" <script>alert(1)</script> '); DROP TABLE focus;--";
-    let encoded: String = percent_encoding::utf8_percent_encode(hostile, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let encoded: String =
+        percent_encoding::utf8_percent_encode(hostile, percent_encoding::NON_ALPHANUMERIC)
+            .to_string();
     let r = site.post_form("/update/000036.html", &format!("note={encoded}"));
     assert_eq!(r.status, 303);
     assert_eq!(r.header("Location"), Some("/center.html"));
 
     let page = site.get("/center.html").text();
-    assert!(!page.contains("<script>alert(1)</script>"), "note must be escaped");
+    assert!(
+        !page.contains("<script>alert(1)</script>"),
+        "note must be escaped"
+    );
     assert!(page.contains("&lt;script&gt;alert(1)&lt;&#x2F;script&gt;"));
     assert!(page.contains("利好 &quot;quoted&quot;"));
     assert_eq!(followed_codes(&site).len(), 6, "the focus table survived");
@@ -139,7 +165,10 @@ fn notes_round_trip_verbatim_and_are_shown_escaped() {
         .unwrap();
     assert_eq!(stored, hostile);
     // The edit form shows it back, escaped, for the next edit.
-    assert!(site.get("/update/000036.html").text().contains("&lt;script&gt;"));
+    assert!(site
+        .get("/update/000036.html")
+        .text()
+        .contains("&lt;script&gt;"));
 
     assert_eq!(site.post_form("/del/000036.html", "").status, 303);
     assert!(!followed_codes(&site).contains(&"000036".to_string()));
@@ -149,10 +178,21 @@ fn notes_round_trip_verbatim_and_are_shown_escaped() {
 fn note_limits_and_form_errors_are_400() {
     let site = site();
     let ok = "好".repeat(200);
-    assert_eq!(site.post_form("/update/000007.html", &format!("note={ok}")).status, 303);
+    assert_eq!(
+        site.post_form("/update/000007.html", &format!("note={ok}"))
+            .status,
+        303
+    );
     let long = "好".repeat(201);
-    assert_eq!(site.post_form("/update/000007.html", &format!("note={long}")).status, 400);
-    assert_eq!(site.post_form("/update/000007.html", "note=%FF").status, 400);
+    assert_eq!(
+        site.post_form("/update/000007.html", &format!("note={long}"))
+            .status,
+        400
+    );
+    assert_eq!(
+        site.post_form("/update/000007.html", "note=%FF").status,
+        400
+    );
     assert_eq!(site.post_form("/update/000007.html", "other=1").status, 400);
     assert_eq!(site.post_form("/update/999999.html", "note=x").status, 404);
     let r = site.request(
@@ -163,7 +203,10 @@ fn note_limits_and_form_errors_are_400() {
     );
     assert_eq!(r.status, 415);
     // `+` is a space.
-    assert_eq!(site.post_form("/update/000007.html", "note=a+b").status, 303);
+    assert_eq!(
+        site.post_form("/update/000007.html", "note=a+b").status,
+        303
+    );
     assert!(site.get("/center.html").text().contains(">a b<"));
 }
 
@@ -177,9 +220,13 @@ fn data_survives_a_restart_and_migrations_apply_once() {
     assert!(followed_codes(&site).contains(&"000036".to_string()));
     assert!(!site.log().contains("applied migration"), "{}", site.log());
     let conn = rusqlite::Connection::open(site.dir.path().join("stock.db")).unwrap();
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(version, 2);
-    let stocks: i64 = conn.query_row("SELECT count(*) FROM info", [], |r| r.get(0)).unwrap();
+    let stocks: i64 = conn
+        .query_row("SELECT count(*) FROM info", [], |r| r.get(0))
+        .unwrap();
     assert_eq!(stocks, 94);
 }
 
@@ -189,7 +236,11 @@ fn a_broken_migration_stops_start_up_and_names_its_file() {
     let migrations = dir.path().join("migrations");
     std::fs::create_dir(&migrations).unwrap();
     for f in ["0001_schema.sql", "0002_seed.sql"] {
-        std::fs::copy(common::project().join("migrations").join(f), migrations.join(f)).unwrap();
+        std::fs::copy(
+            common::project().join("migrations").join(f),
+            migrations.join(f),
+        )
+        .unwrap();
     }
     std::fs::write(
         migrations.join("0003_broken.sql"),
@@ -208,12 +259,24 @@ fn a_broken_migration_stops_start_up_and_names_its_file() {
     let (code, _, err) = run_binary(dir.path(), &[]);
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("0003_broken.sql"), "{err}");
-    assert!(!err.contains("listening"), "must fail before listening: {err}");
+    assert!(
+        !err.contains("listening"),
+        "must fail before listening: {err}"
+    );
     let conn = rusqlite::Connection::open(dir.path().join("stock.db")).unwrap();
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
-    assert_eq!(version, 2, "the broken file must leave the database as it was");
+    let version: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(
+        version, 2,
+        "the broken file must leave the database as it was"
+    );
     let extra: i64 = conn
-        .query_row("SELECT count(*) FROM sqlite_master WHERE name = 'extra'", [], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM sqlite_master WHERE name = 'extra'",
+            [],
+            |r| r.get(0),
+        )
         .unwrap();
     assert_eq!(extra, 0);
 }
@@ -276,7 +339,10 @@ fn the_route_table_is_printed_like_flask_routes() {
 fn pages_are_cached_until_a_write_and_reload_is_304() {
     let site = site();
     let first = site.get("/center.html");
-    let etag = first.header("ETag").expect("pages carry an ETag").to_string();
+    let etag = first
+        .header("ETag")
+        .expect("pages carry an ETag")
+        .to_string();
     let again = site.request("GET", "/center.html", &[("If-None-Match", &etag)], b"");
     assert_eq!(again.status, 304);
     assert_eq!(site.post_form("/add/000036.html", "").status, 303);
@@ -285,8 +351,11 @@ fn pages_are_cached_until_a_write_and_reload_is_304() {
     assert!(after.text().contains("000036"));
     // A write by another process is seen too.
     let conn = rusqlite::Connection::open(site.dir.path().join("stock.db")).unwrap();
-    conn.execute("DELETE FROM focus WHERE info_id = (SELECT id FROM info WHERE code = '000036')", [])
-        .unwrap();
+    conn.execute(
+        "DELETE FROM focus WHERE info_id = (SELECT id FROM info WHERE code = '000036')",
+        [],
+    )
+    .unwrap();
     assert!(!followed_codes(&site).contains(&"000036".to_string()));
 }
 
@@ -296,5 +365,9 @@ fn the_page_cache_can_be_switched_off() {
     let first = site.get("/center.html");
     assert_eq!(first.status, 200);
     let etag = first.header("ETag").unwrap().to_string();
-    assert_eq!(site.request("GET", "/center.html", &[("If-None-Match", &etag)], b"").status, 304);
+    assert_eq!(
+        site.request("GET", "/center.html", &[("If-None-Match", &etag)], b"")
+            .status,
+        304
+    );
 }

@@ -11,7 +11,7 @@ use percent_encoding::percent_decode_str;
 
 use super::access_log::{self, Entry};
 use super::request::{self, Head, ReadError, RequestReader};
-use super::{date, files, Shared};
+use super::{date, file_cache, files, Shared};
 use crate::http::{reason, split_target, App, Body, Request, Response, Version};
 
 /// Bodies up to this size are copied behind the head and sent with one `write`.
@@ -26,6 +26,11 @@ pub(crate) fn serve(
     idle: &AtomicBool,
 ) {
     let config = &shared.config;
+    // A client that stops reading must not hold a thread forever.
+    if let Err(e) = stream.set_write_timeout(Some(config.idle_timeout)) {
+        log::debug!("{peer}: {e}");
+        return;
+    }
     let mut reader = RequestReader::new(&stream, config);
     let mut out = Vec::with_capacity(1024);
     loop {
@@ -178,13 +183,13 @@ fn dispatch(req: &Request, shared: &Shared, app: &dyn App) -> Response {
     }
     let static_index = req.path.ends_with('/')
         && matches!(
-            files::resolve(root, req.raw_path()),
-            Some(files::Resolved::File(_))
+            shared.files.lookup(root, req.raw_path()),
+            file_cache::Lookup::File(_)
         );
     if !static_index && (req.path == "/" || req.path.ends_with(".html")) {
         call_app(app, req)
     } else {
-        files::serve(req, root, cache_control)
+        files::serve(req, root, cache_control, &shared.files)
     }
 }
 
@@ -245,8 +250,7 @@ fn write_response(
         Body::Bytes(b) => write_two(&mut stream, out, b)?,
         Body::Shared(b) => write_two(&mut stream, out, b)?,
         Body::File { file, start, len } => {
-            stream.write_all(out)?;
-            let sent = send_file(file, *start, *len, &mut stream)?;
+            let sent = send_file(&mut stream, out, file, *start, *len)?;
             return Ok(Written {
                 body_bytes: sent,
                 complete: sent == *len,
@@ -321,13 +325,66 @@ fn write_two(stream: &mut &TcpStream, head: &mut Vec<u8>, body: &[u8]) -> io::Re
     Ok(())
 }
 
-/// Streams `len` bytes of `file` from `start` without holding the whole file in memory.
-/// Returns how many bytes went out (fewer if the file shrank meanwhile).
+/// Sends the head, then `len` bytes of `file` from `start`, without holding the file in
+/// memory. Returns how many body bytes went out (fewer if the file shrank meanwhile).
+///
+/// On Linux the head goes with `MSG_MORE` and the body with `sendfile(2)`, so the kernel sends
+/// from the page cache and fills the first packet; elsewhere (or where `sendfile` refuses the
+/// file) it falls back to a plain copy.
 fn send_file(
+    stream: &mut &TcpStream,
+    head: &[u8],
     file: &mut std::fs::File,
     start: u64,
     len: u64,
+) -> io::Result<u64> {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::io::Errno;
+        use rustix::net::SendFlags;
+
+        let more = if len > 0 {
+            SendFlags::MORE
+        } else {
+            SendFlags::empty()
+        };
+        let mut sent_head = 0;
+        while sent_head < head.len() {
+            match rustix::net::send(*stream, &head[sent_head..], more) {
+                Ok(n) => sent_head += n,
+                Err(Errno::INTR) => {}
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let end = start + len;
+        let mut offset = start;
+        while offset < end {
+            let chunk = (end - offset).min(1 << 30) as usize;
+            match rustix::fs::sendfile(*stream, &*file, Some(&mut offset), chunk) {
+                Ok(0) => break,
+                Ok(_) => {}
+                Err(Errno::INTR) => {}
+                Err(Errno::INVAL | Errno::NOSYS) if offset == start => {
+                    return copy_file(stream, file, start, len);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(offset - start)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        stream.write_all(head)?;
+        copy_file(stream, file, start, len)
+    }
+}
+
+/// The portable way: seek and copy through a buffer.
+fn copy_file(
     stream: &mut &TcpStream,
+    file: &mut std::fs::File,
+    start: u64,
+    len: u64,
 ) -> io::Result<u64> {
     file.seek(SeekFrom::Start(start))?;
     io::copy(&mut file.take(len), stream)

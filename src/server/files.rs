@@ -1,12 +1,13 @@
 //! Static files: safe path resolution under the root, MIME types, conditional requests
 //! (ETag, Last-Modified) and single byte ranges, with the body streamed from disk.
 
-use std::fs::{File, Metadata};
+use std::fs::File;
 use std::path::{Path, PathBuf};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::time::UNIX_EPOCH;
 
 use percent_encoding::percent_decode_str;
 
+use super::file_cache::{CachedFile, FileCache, Lookup};
 use crate::http::{Body, Request, Response};
 
 /// Methods static files answer to.
@@ -65,33 +66,29 @@ pub fn resolve(root: &Path, raw_path: &str) -> Option<Resolved> {
 }
 
 /// Answers a GET or HEAD for a file under `root` (canonical), with `cache_control` on success.
-pub fn serve(req: &Request, root: &Path, cache_control: &str) -> Response {
+pub(crate) fn serve(
+    req: &Request,
+    root: &Path,
+    cache_control: &str,
+    cache: &FileCache,
+) -> Response {
     match req.method.as_str() {
         "GET" | "HEAD" => {}
         "OPTIONS" => return Response::new(204).with_header("Allow", ALLOW),
         _ => return Response::error_page(501).with_header("Allow", ALLOW),
     }
-    let path = match resolve(root, req.raw_path()) {
-        Some(Resolved::File(p)) => p,
-        Some(Resolved::Dir) => {
+    match cache.lookup(root, req.raw_path()) {
+        Lookup::File(entry) => serve_file(req, &entry, cache_control),
+        Lookup::Dir => {
             let mut location = format!("{}/", req.raw_path());
             if !req.query.is_empty() {
                 location.push('?');
                 location.push_str(&req.query);
             }
-            return Response::redirect(301, &location);
+            Response::redirect(301, &location)
         }
-        None => return Response::error_page(404),
-    };
-    let opened = File::open(&path).and_then(|f| f.metadata().map(|m| (f, m)));
-    let (file, meta) = match opened {
-        Ok(pair) => pair,
-        Err(e) => {
-            log::warn!("{}: {e}", path.display());
-            return Response::error_page(404);
-        }
-    };
-    serve_file(req, file, &meta, content_type(&path), cache_control)
+        Lookup::Missing => Response::error_page(404),
+    }
 }
 
 /// The `Content-Type` for a file name: `mime_guess`, with `charset=utf-8` on text types.
@@ -110,98 +107,73 @@ pub fn content_type(path: &Path) -> String {
     }
 }
 
-/// The validators of a file: a strong ETag from size and modification time, and that time.
-struct Validators {
-    etag: String,
-    modified: Option<SystemTime>,
-}
-
-impl Validators {
-    fn of(meta: &Metadata) -> Validators {
-        let modified = meta.modified().ok();
-        let nanos = modified
-            .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        Validators {
-            etag: format!("\"{:x}-{:x}\"", nanos, meta.len()),
-            modified,
-        }
-    }
-
-    /// Modification time truncated to whole seconds, as HTTP dates carry it.
-    fn modified_secs(&self) -> Option<u64> {
-        self.modified
-            .and_then(|m| m.duration_since(UNIX_EPOCH).ok())
-            .map(|d| d.as_secs())
-    }
-}
-
-fn serve_file(
-    req: &Request,
-    file: File,
-    meta: &Metadata,
-    content_type: String,
-    cache_control: &str,
-) -> Response {
-    let len = meta.len();
-    let v = Validators::of(meta);
+fn serve_file(req: &Request, f: &CachedFile, cache_control: &str) -> Response {
     let mut resp = Response::new(200)
-        .with_header("ETag", v.etag.clone())
+        .with_header("ETag", f.etag.clone())
         .with_header("Cache-Control", cache_control)
         .with_header("Accept-Ranges", "bytes");
-    if let Some(m) = v.modified {
-        resp = resp.with_header("Last-Modified", httpdate::fmt_http_date(m));
+    if let Some(m) = &f.last_modified {
+        resp = resp.with_header("Last-Modified", m.clone());
     }
 
     // RFC 9110, section 13.2.2: preconditions in this order.
     if let Some(im) = req.header("If-Match") {
-        if !etag_list_matches(im, &v.etag, false) {
+        if !etag_list_matches(im, &f.etag, false) {
             return precondition_failed(resp);
         }
     } else if let Some(ius) = req.header("If-Unmodified-Since").and_then(http_secs) {
-        if v.modified_secs().is_some_and(|m| m > ius) {
+        if f.modified_secs.is_some_and(|m| m > ius) {
             return precondition_failed(resp);
         }
     }
     if let Some(inm) = req.header("If-None-Match") {
-        if etag_list_matches(inm, &v.etag, true) {
+        if etag_list_matches(inm, &f.etag, true) {
             resp.status = 304;
             return resp;
         }
     } else if let Some(ims) = req.header("If-Modified-Since").and_then(http_secs) {
-        if v.modified_secs().is_some_and(|m| m <= ims) {
+        if f.modified_secs.is_some_and(|m| m <= ims) {
             resp.status = 304;
             return resp;
         }
     }
 
-    resp.headers.append("Content-Type", content_type);
+    resp.headers.append("Content-Type", f.content_type.clone());
+    let len = f.len;
     let range = match req.header("Range") {
-        Some(r) if if_range_holds(req.header("If-Range"), &v) => parse_range(r, len),
+        Some(r) if if_range_holds(req.header("If-Range"), f) => parse_range(r, len),
         _ => ByteRange::Full,
     };
-    match range {
-        ByteRange::Full => resp.with_body(Body::File {
-            file,
-            start: 0,
-            len,
-        }),
+    let (first, count) = match range {
+        ByteRange::Full => (0, len),
         ByteRange::Part { first, last } => {
             resp.status = 206;
-            resp.with_header("Content-Range", format!("bytes {first}-{last}/{len}"))
-                .with_body(Body::File {
-                    file,
-                    start: first,
-                    len: last - first + 1,
-                })
+            resp.headers
+                .append("Content-Range", format!("bytes {first}-{last}/{len}"));
+            (first, last - first + 1)
         }
         ByteRange::Unsatisfiable => {
             let mut r = Response::error_page(416);
             r.headers.append("Content-Range", format!("bytes */{len}"));
-            r
+            return r;
         }
-    }
+    };
+    let body = match &f.body {
+        Some(bytes) if count == len => Body::Shared(bytes.clone()),
+        Some(bytes) => Body::Bytes(bytes[first as usize..(first + count) as usize].to_vec()),
+        None => match File::open(&f.path) {
+            Ok(file) => Body::File {
+                file,
+                start: first,
+                len: count,
+            },
+            Err(e) => {
+                log::warn!("{}: {e}", f.path.display());
+                return Response::error_page(404);
+            }
+        },
+    };
+    resp.with_body(body)
 }
 
 fn precondition_failed(mut validated: Response) -> Response {
@@ -240,12 +212,12 @@ fn etag_list_matches(list: &str, etag: &str, weak: bool) -> bool {
 
 /// `If-Range` holds when absent, or when it names the current strong ETag or exactly the
 /// current modification date; otherwise the whole file is sent (RFC 9110, section 13.1.5).
-fn if_range_holds(if_range: Option<&str>, v: &Validators) -> bool {
+fn if_range_holds(if_range: Option<&str>, f: &CachedFile) -> bool {
     match if_range.map(str::trim) {
         None => true,
-        Some(value) if value.starts_with('"') => value == v.etag,
+        Some(value) if value.starts_with('"') => value == f.etag,
         Some(value) if value.starts_with("W/") => false,
-        Some(value) => http_secs(value).is_some() && http_secs(value) == v.modified_secs(),
+        Some(value) => http_secs(value).is_some() && http_secs(value) == f.modified_secs,
     }
 }
 

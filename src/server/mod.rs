@@ -6,6 +6,7 @@
 mod access_log;
 mod connection;
 mod date;
+mod file_cache;
 pub mod files;
 mod request;
 
@@ -86,6 +87,8 @@ pub(crate) struct Shared {
     pub(crate) config: ServerConfig,
     /// The static folder, canonicalised once so that containment checks are plain prefixes.
     pub(crate) static_root: PathBuf,
+    /// Static files already resolved, revalidated with one `stat` per request.
+    pub(crate) files: file_cache::FileCache,
     pub(crate) shutting_down: AtomicBool,
     /// Ids for the live set, shared by all listeners.
     next_id: AtomicU64,
@@ -158,6 +161,7 @@ impl Server {
             shared: Arc::new(Shared {
                 config,
                 static_root,
+                files: file_cache::FileCache::default(),
                 shutting_down: AtomicBool::new(false),
                 next_id: AtomicU64::new(0),
                 live: Mutex::new(HashMap::new()),

@@ -9,8 +9,11 @@ use std::time::{Duration, Instant};
 use super::{ServerConfig, MAX_HEADERS_CEILING};
 use crate::http::{Headers, Version};
 
-/// How much the buffer grows by for one `read`.
-const READ_CHUNK: usize = 16 * 1024;
+/// A connection's read buffer starts this small (most request heads are a few hundred bytes)
+/// and doubles while a larger head or body needs it.
+const INITIAL_BUFFER: usize = 4 * 1024;
+/// An empty buffer larger than this is given back.
+const SHRINK_ABOVE: usize = 64 * 1024;
 /// Longest chunk-size line or trailer line accepted in a chunked body.
 const MAX_CHUNK_LINE: usize = 4096;
 
@@ -141,7 +144,11 @@ pub(crate) fn framing(head: &Head) -> Result<Framing, ReadError> {
 pub(crate) struct RequestReader<'a> {
     stream: &'a TcpStream,
     config: &'a ServerConfig,
+    /// Initialised storage; the unread bytes are `buf[start..end]`. Kept initialised so that
+    /// a `read` never has to zero memory first.
     buf: Vec<u8>,
+    start: usize,
+    end: usize,
     /// The read timeout currently set on the socket, to skip redundant `setsockopt` calls.
     timeout: Option<Duration>,
 }
@@ -151,14 +158,34 @@ impl<'a> RequestReader<'a> {
         RequestReader {
             stream,
             config,
-            buf: Vec::with_capacity(READ_CHUNK),
+            buf: vec![0; INITIAL_BUFFER],
+            start: 0,
+            end: 0,
             timeout: None,
         }
     }
 
     /// Whether bytes of a next request are already buffered.
     pub fn has_buffered(&self) -> bool {
-        !self.buf.is_empty()
+        self.start < self.end
+    }
+
+    /// The unread bytes.
+    fn data(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Marks `n` unread bytes as used.
+    fn consume(&mut self, n: usize) {
+        self.start += n;
+        if self.start == self.end {
+            self.start = 0;
+            self.end = 0;
+            // A large body grew the buffer; an idle connection should not keep it.
+            if self.buf.len() > SHRINK_ABOVE {
+                self.buf = vec![0; INITIAL_BUFFER];
+            }
+        }
     }
 
     /// Reads the next request head. While nothing is buffered the connection counts as idle
@@ -171,19 +198,19 @@ impl<'a> RequestReader<'a> {
         let cfg = self.config;
         let mut started = None;
         loop {
-            if !self.buf.is_empty() {
+            if self.has_buffered() {
                 let started = *started.get_or_insert_with(Instant::now);
                 idle.store(false, Ordering::SeqCst);
-                match parse_head(&self.buf, cfg.max_headers)? {
+                match parse_head(self.data(), cfg.max_headers)? {
                     Some((head, n)) => {
                         if n > cfg.max_head_bytes {
-                            return Err(too_large(&self.buf[..n], cfg.max_head_bytes));
+                            return Err(too_large(&self.data()[..n], cfg.max_head_bytes));
                         }
-                        self.buf.drain(..n);
+                        self.consume(n);
                         return Ok((head, started));
                     }
-                    None if self.buf.len() >= cfg.max_head_bytes => {
-                        return Err(too_large(&self.buf, cfg.max_head_bytes));
+                    None if self.data().len() >= cfg.max_head_bytes => {
+                        return Err(too_large(self.data(), cfg.max_head_bytes));
                     }
                     None => {}
                 }
@@ -224,7 +251,9 @@ impl<'a> RequestReader<'a> {
                 }
                 let n = n as usize;
                 self.need(n)?;
-                Ok(self.buf.drain(..n).collect())
+                let body = self.data()[..n].to_vec();
+                self.consume(n);
+                Ok(body)
             }
             Framing::Chunked => self.read_chunked(),
         }
@@ -262,11 +291,11 @@ impl<'a> RequestReader<'a> {
             }
             let size = size as usize;
             self.need(size + 2)?;
-            if &self.buf[size..size + 2] != b"\r\n" {
+            if &self.data()[size..size + 2] != b"\r\n" {
                 return Err(ReadError::Reject(400, "chunk not followed by CRLF"));
             }
-            body.extend_from_slice(&self.buf[..size]);
-            self.buf.drain(..size + 2);
+            body.extend_from_slice(&self.data()[..size]);
+            self.consume(size + 2);
         }
     }
 
@@ -274,14 +303,17 @@ impl<'a> RequestReader<'a> {
     fn line(&mut self) -> Result<Vec<u8>, ReadError> {
         let mut searched = 0;
         loop {
-            if let Some(i) = self.buf[searched..].windows(2).position(|w| w == b"\r\n") {
+            if let Some(i) = self.data()[searched..]
+                .windows(2)
+                .position(|w| w == b"\r\n")
+            {
                 let end = searched + i;
-                let line = self.buf[..end].to_vec();
-                self.buf.drain(..end + 2);
+                let line = self.data()[..end].to_vec();
+                self.consume(end + 2);
                 return Ok(line);
             }
-            searched = self.buf.len().saturating_sub(1);
-            if self.buf.len() > MAX_CHUNK_LINE {
+            searched = self.data().len().saturating_sub(1);
+            if self.data().len() > MAX_CHUNK_LINE {
                 return Err(ReadError::Reject(400, "chunk line too long"));
             }
             self.fill_body()?;
@@ -290,7 +322,7 @@ impl<'a> RequestReader<'a> {
 
     /// Ensures at least `n` bytes are buffered.
     fn need(&mut self, n: usize) -> Result<(), ReadError> {
-        while self.buf.len() < n {
+        while self.data().len() < n {
             self.fill_body()?;
         }
         Ok(())
@@ -314,16 +346,25 @@ impl<'a> RequestReader<'a> {
             self.stream.set_read_timeout(Some(timeout))?;
             self.timeout = Some(timeout);
         }
-        let old = self.buf.len();
-        self.buf.resize(old + READ_CHUNK, 0);
-        let result = loop {
-            match (&*self.stream).read(&mut self.buf[old..]) {
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                other => break other,
+        if self.end == self.buf.len() {
+            // Full: move the unread bytes to the front, and grow if that frees nothing.
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            if self.end == self.buf.len() {
+                self.buf.resize(self.buf.len() * 2, 0);
             }
-        };
-        self.buf.truncate(old + *result.as_ref().unwrap_or(&0));
-        result
+        }
+        loop {
+            match (&*self.stream).read(&mut self.buf[self.end..]) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+                Ok(n) => {
+                    self.end += n;
+                    return Ok(n);
+                }
+            }
+        }
     }
 }
 
