@@ -51,7 +51,9 @@ impl Ctx<'_> {
 
     /// Renders `template` with `context` into a 200 HTML response.
     pub fn render(&self, template: &str, context: &tera::Context) -> Result<Response, Error> {
-        let body = self.fw.tera.render(template, context)?;
+        // Pages are tens of KiB: start with room for one, rather than regrowing from nothing.
+        let mut body = Vec::with_capacity(32 * 1024);
+        self.fw.tera.render_to(template, context, &mut body)?;
         Ok(Response::html(200, body))
     }
 

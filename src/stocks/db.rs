@@ -36,7 +36,7 @@ fn stock(row: &Row<'_>, note: String) -> rusqlite::Result<Stock> {
     Ok(Stock {
         code: row.get(0)?,
         short: row.get(1)?,
-        chg: format!("{chg:.2}%"),
+        chg: two_decimals(chg, "%"),
         trend: if chg > 0.0 {
             "up"
         } else if chg < 0.0 {
@@ -44,12 +44,22 @@ fn stock(row: &Row<'_>, note: String) -> rusqlite::Result<Stock> {
         } else {
             "flat"
         },
-        turnover: format!("{:.2}%", row.get::<_, f64>(3)?),
-        price: format!("{:.2}", row.get::<_, f64>(4)?),
-        highs: format!("{:.2}", row.get::<_, f64>(5)?),
+        turnover: two_decimals(row.get(3)?, "%"),
+        price: two_decimals(row.get(4)?, ""),
+        highs: two_decimals(row.get(5)?, ""),
         time: row.get(6)?,
         note,
     })
+}
+
+/// `value` with exactly two decimals, then `suffix`: `-3.2` gives `-3.20`. Rounds to whole
+/// hundredths first, which is exact for the two-decimal figures the table holds, and is much
+/// cheaper than float formatting on the page's hot path.
+pub fn two_decimals(value: f64, suffix: &str) -> String {
+    let hundredths = (value * 100.0).round() as i64;
+    let sign = if hundredths < 0 { "-" } else { "" };
+    let abs = hundredths.unsigned_abs();
+    format!("{sign}{}.{:02}{suffix}", abs / 100, abs % 100)
 }
 
 /// Every stock, in list order.
@@ -132,4 +142,23 @@ fn stock_id(conn: &Connection, code: &str) -> Result<i64, Error> {
 
 fn not_followed(code: &str) -> Error {
     Error::NotFound(format!("没有关注代码为 {code} 的股票。"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::two_decimals;
+
+    #[test]
+    fn two_decimals_matches_float_formatting() {
+        for v in [
+            0.0, 16.05, 14.6, -10.0, -0.01, 0.005, 1234.5, -3.2, 10.01, 99.99,
+        ] {
+            assert_eq!(
+                two_decimals(v, ""),
+                format!("{v:.2}").replace("-0.00", "0.00"),
+                "{v}"
+            );
+        }
+        assert_eq!(two_decimals(-3.2, "%"), "-3.20%");
+    }
 }
