@@ -19,7 +19,7 @@ const COALESCE_LIMIT: usize = 16 * 1024;
 
 /// Serves one connection until it closes, an error ends it, or the server shuts down.
 pub(crate) fn serve(
-    stream: TcpStream,
+    stream: &TcpStream,
     peer: SocketAddr,
     shared: &Shared,
     app: &dyn App,
@@ -31,21 +31,21 @@ pub(crate) fn serve(
         log::debug!("{peer}: {e}");
         return;
     }
-    let mut reader = RequestReader::new(&stream, config);
+    let mut reader = RequestReader::new(stream, config);
     let mut out = Vec::with_capacity(1024);
     loop {
         let (head, started) = match reader.read_head(idle, &shared.shutting_down) {
             Ok(pair) => pair,
             Err(ReadError::Closed) => return,
             Err(ReadError::Reject(status, why)) => {
-                reject(&stream, peer, None, status, why, &mut out);
+                reject(stream, peer, None, status, why, &mut out);
                 return;
             }
         };
-        let req = match read_request(&mut reader, &stream, head, peer) {
+        let req = match read_request(&mut reader, stream, head, peer) {
             Ok(req) => req,
             Err((head, ReadError::Reject(status, why))) => {
-                reject(&stream, peer, Some(&head), status, why, &mut out);
+                reject(stream, peer, Some(&head), status, why, &mut out);
                 return;
             }
             Err((_, ReadError::Closed)) => return,
@@ -55,7 +55,7 @@ pub(crate) fn serve(
         let keep_alive = wants_keep_alive(&req)
             && !shared.shutting_down.load(Ordering::SeqCst)
             && !resp.headers.has_token("Connection", "close");
-        let written = write_response(&stream, &req, &mut resp, keep_alive, &mut out);
+        let written = write_response(stream, &req, &mut resp, keep_alive, &mut out);
         access_log::log(&Entry {
             peer,
             request: Some((&req.method, &req.target, req.version)),
@@ -66,8 +66,13 @@ pub(crate) fn serve(
         });
         match written {
             Ok(w) if w.complete && keep_alive => {}
+            // Everything the client sent was read: a plain close sends FIN, not a reset.
+            Ok(w) if w.complete && !reader.has_buffered() => {
+                let _ = stream.shutdown(Shutdown::Write);
+                return;
+            }
             Ok(_) => {
-                linger_close(&stream);
+                linger_close(stream);
                 return;
             }
             Err(e) => {

@@ -3,6 +3,7 @@
 //! The server knows nothing of routes, templates or SQL. It serves files under the static root
 //! itself and hands `/` and `*.html` to the [`App`] it was given.
 
+mod acceptor;
 mod access_log;
 mod connection;
 mod date;
@@ -17,14 +18,9 @@ use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::http::App;
-
-/// Stack size of a connection thread. A request's path through the server and the app needs
-/// far less; pages are touched only as used, so idle connections cost a few KiB each.
-const CONNECTION_STACK_BYTES: usize = 256 * 1024;
 
 /// The most header fields any configuration may allow (the parser's array is this long).
 pub const MAX_HEADERS_CEILING: usize = 256;
@@ -76,10 +72,10 @@ impl fmt::Display for BindError {
 impl std::error::Error for BindError {}
 
 /// One live connection, as the shutdown code sees it.
-struct LiveConnection {
-    stream: TcpStream,
+pub(crate) struct LiveConnection {
+    pub(crate) stream: Arc<TcpStream>,
     /// True while the connection waits for a new request with nothing buffered.
-    idle: Arc<AtomicBool>,
+    pub(crate) idle: Arc<AtomicBool>,
 }
 
 /// State shared by the accept loops and every connection thread.
@@ -91,14 +87,14 @@ pub(crate) struct Shared {
     pub(crate) files: file_cache::FileCache,
     pub(crate) shutting_down: AtomicBool,
     /// Ids for the live set, shared by all listeners.
-    next_id: AtomicU64,
+    pub(crate) next_id: AtomicU64,
     live: Mutex<HashMap<u64, LiveConnection>>,
-    /// Signalled when a connection ends or shutdown begins.
+    /// Signalled when shutdown begins, and during shutdown when a connection ends.
     changed: Condvar,
 }
 
 impl Shared {
-    fn live(&self) -> MutexGuard<'_, HashMap<u64, LiveConnection>> {
+    pub(crate) fn live(&self) -> MutexGuard<'_, HashMap<u64, LiveConnection>> {
         // A poisoned lock only means a thread panicked while holding it; the map is still sound.
         self.live.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -189,18 +185,11 @@ impl Server {
         for addr in &addrs {
             log::info!("listening on http://{addr}");
         }
-        let mut accept_threads = Vec::new();
-        for listener in self.listeners {
-            let shared = self.shared.clone();
-            let app = app.clone();
-            let spawned = thread::Builder::new()
-                .name("accept".into())
-                .spawn(move || accept_loop(listener, shared, app));
-            match spawned {
-                Ok(t) => accept_threads.push(t),
-                Err(e) => log::error!("cannot start accept thread: {e}"),
-            }
-        }
+        let pools: Vec<_> = self
+            .listeners
+            .into_iter()
+            .map(|l| acceptor::Acceptors::start(l, self.shared.clone(), app.clone()))
+            .collect();
 
         let shared = &self.shared;
         let mut live = shared.live();
@@ -210,12 +199,12 @@ impl Server {
         drop(live);
         log::info!("shutting down: no new connections, finishing requests in flight");
 
-        // Wake each accept loop with a connection of our own; it sees the flag and returns.
-        for addr in &addrs {
-            let _ = TcpStream::connect_timeout(&wake_addr(addr), Duration::from_secs(1));
-        }
-        for t in accept_threads {
-            let _ = t.join();
+        // Shutting the listening sockets down wakes every thread blocked in `accept`; each sees
+        // the flag and ends. New connections are refused from here on.
+        for pool in &pools {
+            if let Err(e) = rustix::net::shutdown(pool.listener(), rustix::net::Shutdown::Read) {
+                log::warn!("cannot stop accepting: {e}");
+            }
         }
 
         // Connections waiting for a next request are closed now; busy ones close after their
@@ -249,100 +238,26 @@ impl Server {
     }
 }
 
-/// The address to connect to in order to wake a listener bound to `addr`.
-fn wake_addr(addr: &SocketAddr) -> SocketAddr {
-    let mut a = *addr;
-    if a.ip().is_unspecified() {
-        a.set_ip(match a {
-            SocketAddr::V4(_) => std::net::Ipv4Addr::LOCALHOST.into(),
-            SocketAddr::V6(_) => std::net::Ipv6Addr::LOCALHOST.into(),
-        });
-    }
-    a
-}
-
-fn accept_loop(listener: TcpListener, shared: Arc<Shared>, app: Arc<dyn App>) {
-    loop {
-        let (stream, peer) = match listener.accept() {
-            Ok(pair) => pair,
-            Err(e) => {
-                if shared.shutting_down.load(Ordering::SeqCst) {
-                    return;
-                }
-                // EMFILE and friends: back off briefly instead of spinning.
-                log::error!("accept failed: {e}");
-                thread::sleep(Duration::from_millis(50));
-                continue;
-            }
-        };
-        if shared.shutting_down.load(Ordering::SeqCst) {
-            return;
-        }
-        let _ = stream.set_nodelay(true);
-        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-        let idle = Arc::new(AtomicBool::new(true));
-        {
-            let mut live = shared.live();
-            if live.len() >= shared.config.max_connections {
-                drop(live);
-                log::warn!("{peer}: connection cap reached, answering 503");
-                reject_busy(stream);
-                continue;
-            }
-            match stream.try_clone() {
-                Ok(clone) => {
-                    live.insert(
-                        id,
-                        LiveConnection {
-                            stream: clone,
-                            idle: idle.clone(),
-                        },
-                    );
-                }
-                Err(e) => {
-                    log::error!("{peer}: cannot track connection: {e}");
-                    continue;
-                }
-            }
-        }
-        let conn_shared = shared.clone();
-        let app = app.clone();
-        let spawned = thread::Builder::new()
-            .name("conn".into())
-            .stack_size(CONNECTION_STACK_BYTES)
-            .spawn(move || {
-                let _guard = Deregister {
-                    shared: &conn_shared,
-                    id,
-                };
-                connection::serve(stream, peer, &conn_shared, &*app, &idle);
-            });
-        if let Err(e) = spawned {
-            log::error!("{peer}: cannot start a thread: {e}");
-            let mut live = shared.live();
-            if let Some(conn) = live.remove(&id) {
-                reject_busy(conn.stream);
-            }
-        }
-    }
-}
-
 /// Removes a connection from the live set when its thread ends, however it ends.
-struct Deregister<'a> {
-    shared: &'a Shared,
-    id: u64,
+pub(crate) struct Deregister<'a> {
+    pub(crate) shared: &'a Shared,
+    pub(crate) id: u64,
 }
 
 impl Drop for Deregister<'_> {
     fn drop(&mut self) {
         let mut live = self.shared.live();
         live.remove(&self.id);
-        self.shared.changed.notify_all();
+        // Only the shutdown code waits for connections to end; waking it on every connection
+        // otherwise would cost two context switches each.
+        if self.shared.shutting_down.load(Ordering::SeqCst) {
+            self.shared.changed.notify_all();
+        }
     }
 }
 
 /// Answers a connection the server has no room for, without giving it a thread.
-fn reject_busy(mut stream: TcpStream) {
+pub(crate) fn reject_busy(stream: &TcpStream) {
     let body =
         "<!DOCTYPE html>\n<title>503 Service Unavailable</title><h1>503 Service Unavailable</h1>\n";
     let msg = format!(
@@ -353,6 +268,6 @@ fn reject_busy(mut stream: TcpStream) {
     );
     // Never let a slow client hold up the accept loop.
     let _ = stream.set_nonblocking(true);
-    let _ = stream.write_all(msg.as_bytes());
+    let _ = (&*stream).write_all(msg.as_bytes());
     let _ = stream.shutdown(Shutdown::Write);
 }
