@@ -4,7 +4,7 @@
 use std::fmt;
 use std::fs::File;
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 /// The protocol version of a request; miniweb speaks HTTP/1.0 and HTTP/1.1 only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,6 +184,16 @@ impl Body {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+
+    /// The bytes of a body held in memory; `None` for a file.
+    pub fn as_bytes(&self) -> Option<&[u8]> {
+        match self {
+            Body::Empty => Some(&[]),
+            Body::Bytes(b) => Some(b),
+            Body::Shared(b) => Some(b),
+            Body::File { .. } => None,
+        }
+    }
 }
 
 /// One HTTP response: the status and headers of WSGI's `start_response`, plus the body.
@@ -229,15 +239,28 @@ impl Response {
     }
 
     /// A small fixed HTML page for an error status, with nothing in it but the status.
+    /// Pages are built once per status and shared.
     pub fn error_page(status: u16) -> Response {
-        let line = format!("{} {}", status, reason(status));
-        Response::html(
-            status,
-            format!(
-                "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{line}</title></head>\
-                 <body><h1>{line}</h1><hr><p>miniweb</p></body></html>\n"
-            ),
-        )
+        static PAGES: Mutex<Vec<(u16, Arc<[u8]>)>> = Mutex::new(Vec::new());
+        let mut pages = PAGES.lock().unwrap_or_else(|e| e.into_inner());
+        let page = match pages.iter().find(|(s, _)| *s == status) {
+            Some((_, page)) => page.clone(),
+            None => {
+                let line = format!("{} {}", status, reason(status));
+                let page: Arc<[u8]> = format!(
+                    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{line}</title></head>\
+                     <body><h1>{line}</h1><hr><p>miniweb</p></body></html>\n"
+                )
+                .into_bytes()
+                .into();
+                pages.push((status, page.clone()));
+                page
+            }
+        };
+        drop(pages);
+        Response::new(status)
+            .with_header("Content-Type", "text/html; charset=utf-8")
+            .with_body(Body::Shared(page))
     }
 
     /// This response with one more header field.

@@ -4,7 +4,6 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use super::*;
-use crate::http::Body;
 
 fn hello(_: &Ctx<'_>) -> Result<Response, Error> {
     Ok(Response::text(200, "hello"))
@@ -96,11 +95,7 @@ fn framework(page_cache: bool, error_template: Option<&str>) -> (tempfile::TempD
 }
 
 fn body(resp: &Response) -> String {
-    match &resp.body {
-        Body::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-        Body::Shared(b) => String::from_utf8_lossy(b).into_owned(),
-        _ => String::new(),
-    }
+    String::from_utf8_lossy(resp.body.as_bytes().unwrap_or_default()).into_owned()
 }
 
 const ERROR_PAGE: &str = "<h1>{{ status }} {{ reason }}</h1><p>{{ message }}</p>";

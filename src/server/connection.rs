@@ -251,9 +251,9 @@ fn write_response(
         });
     }
     match &mut resp.body {
-        Body::Empty => stream.write_all(out)?,
-        Body::Bytes(b) => write_two(&mut stream, out, b)?,
-        Body::Shared(b) => write_two(&mut stream, out, b)?,
+        Body::Empty | Body::Bytes(_) | Body::Shared(_) => {
+            write_two(&mut stream, out, resp.body.as_bytes().unwrap_or_default())?
+        }
         Body::File { file, start, len } => {
             let sent = send_file(&mut stream, out, file, *start, *len)?;
             return Ok(Written {
@@ -408,9 +408,7 @@ fn reject(
     let resp = Response::error_page(status);
     write_head(out, &resp, Some("close"));
     let body_bytes = resp.body.len();
-    if let Body::Bytes(b) = &resp.body {
-        out.extend_from_slice(b);
-    }
+    out.extend_from_slice(resp.body.as_bytes().unwrap_or_default());
     let sent = (&*stream).write_all(out).is_ok();
     access_log::log(&Entry {
         peer,

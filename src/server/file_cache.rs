@@ -58,16 +58,18 @@ impl FileCache {
             .unwrap_or_else(|e| e.into_inner())
             .get(raw_path)
             .cloned();
-        if let Some(entry) = known {
+        if let Some(entry) = &known {
             if std::fs::metadata(&entry.path).is_ok_and(|m| version(&m) == entry.version) {
-                return Lookup::File(entry);
+                return Lookup::File(entry.clone());
             }
         }
         let path = match resolve(root, raw_path) {
             Some(Resolved::File(p)) => p,
             Some(Resolved::Dir) => return Lookup::Dir,
             None => {
-                self.forget(raw_path);
+                if known.is_some() {
+                    self.forget(raw_path);
+                }
                 return Lookup::Missing;
             }
         };

@@ -51,6 +51,8 @@ pub fn resolve(root: &Path, raw_path: &str) -> Option<Resolved> {
     if decoded.ends_with('/') {
         candidate.push("index.html");
     }
+    // One `stat` settles the common miss before the many syscalls of canonicalising.
+    std::fs::metadata(&candidate).ok()?;
     let real = candidate.canonicalize().ok()?;
     if !real.starts_with(root) {
         return None;
