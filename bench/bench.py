@@ -14,11 +14,14 @@ import resource
 import shutil
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "miniweb")
@@ -109,10 +112,12 @@ class Server:
 LAT = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 
 
-def wrk(url, conns, seconds, close=False):
+def wrk(url, conns, seconds, close=False, headers=()):
     cmd = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
     if close:
         cmd += ["-H", "Connection: close"]
+    for h in headers:
+        cmd += ["-H", h]
     out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=seconds + 30).stdout
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = {}
@@ -125,6 +130,21 @@ def wrk(url, conns, seconds, close=False):
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     non2xx = int(m.group(1)) if m else 0
     return rps, lat.get("50", float("nan")), lat.get("99", float("nan")), errors, non2xx
+
+
+def check(server, path, headers, want):
+    """Refuses to measure a server that does not answer as it should: a fast error page is no
+    result. (A server without ETags answers a reload with 200, which counts as served.)"""
+    req = urllib.request.Request(server.url(path))
+    for h in headers:
+        name, value = h.split(":", 1)
+        req.add_header(name, value.strip())
+    try:
+        status = urllib.request.urlopen(req, timeout=10).status
+    except urllib.error.HTTPError as e:
+        status = e.code
+    if status != want and not (want == 304 and status == 200):
+        raise SystemExit(f"{server.name} answered {path} with {status}, expected {want}")
 
 
 def idle_rss(server, count):
@@ -220,7 +240,12 @@ def python_static(static):
 def gunicorn_server(work):
     port = free_port()
     db = os.path.join(work, "python.db")
-    shutil.copy(os.path.join(work, "miniweb-cache", "stock.db"), db)
+    # The backup API, not a file copy: in WAL mode recent pages live in stock.db-wal.
+    src = sqlite3.connect(os.path.join(work, "miniweb-cache", "stock.db"))
+    dst = sqlite3.connect(db)
+    src.backup(dst)
+    src.close()
+    dst.close()
     return Server("gunicorn + Flask", "python",
                   [os.path.join(VENV, "bin", "gunicorn"), "-w", "2", "-b", f"127.0.0.1:{port}",
                    "--chdir", os.path.join(ROOT, "bench", "peers"), "flask_app:app"],
@@ -233,12 +258,12 @@ def main():
     ap.add_argument("--runs", type=int, default=None)
     ap.add_argument("--seconds", type=int, default=None)
     ap.add_argument("--out", help="also write the report here")
-    ap.add_argument("--only", help="comma-separated case names to run")
+    ap.add_argument("--only", help="case names to run, separated by ';'")
     args = ap.parse_args()
     runs = args.runs or (1 if args.quick else 3)
     seconds = args.seconds or (1 if args.quick else 2)
     conn_levels = [16, 64] if args.quick else [1, 16, 64, 256]
-    only = set(args.only.split(",")) if args.only else None
+    only = set(args.only.split(";")) if args.only else None
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 65536), hard))
@@ -257,10 +282,11 @@ def main():
 
     rows = []  # (server, case, conns, rps, p50, p99, errors, rss)
 
-    def measure(server, case, path, conns, close=False):
+    def measure(server, case, path, conns, close=False, headers=()):
         if only and case not in only:
             return
-        results = [wrk(server.url(path), conns, seconds, close) for _ in range(runs)]
+        check(server, path, headers, 404 if case == "404" else 304 if "reload" in case else 200)
+        results = [wrk(server.url(path), conns, seconds, close, headers) for _ in range(runs)]
         rps = statistics.median(r[0] for r in results)
         p50 = statistics.median(r[1] for r in results)
         p99 = statistics.median(r[2] for r in results)
@@ -298,6 +324,11 @@ def main():
                 for case, path in dynamic_cases:
                     for c in conn_levels:
                         measure(server, case, path, c)
+                # A browser's reload: the page's ETag comes back and the answer is a 304.
+                etag = urllib.request.urlopen(server.url("/index.html")).headers.get("ETag")
+                reload = [f"If-None-Match: {etag}"] if etag else []
+                for c in conn_levels:
+                    measure(server, "/index.html, browser reload", "/index.html", c, headers=reload)
             finally:
                 server.stop()
     finally:

@@ -80,9 +80,6 @@ pub(crate) fn serve(
                 return;
             }
         }
-        if shared.shutting_down.load(Ordering::SeqCst) && !reader.has_buffered() {
-            return;
-        }
     }
 }
 
