@@ -282,57 +282,67 @@ def main():
 
     rows = []  # (server, case, conns, rps, p50, p99, errors, rss)
 
-    def measure(server, case, path, conns, close=False, headers=()):
+    def measure(servers, case, path, conns, close=False, headers=None):
+        """One cell for each server. The runs are interleaved (A B C, A B C, ...) so that a
+        slow minute of a shared machine falls on every server alike, not on one."""
         if only and case not in only:
             return
-        check(server, path, headers, 404 if case == "404" else 304 if "reload" in case else 200)
-        results = [wrk(server.url(path), conns, seconds, close, headers) for _ in range(runs)]
-        rps = statistics.median(r[0] for r in results)
-        p50 = statistics.median(r[1] for r in results)
-        p99 = statistics.median(r[2] for r in results)
-        errors = max(r[3] + (0 if case == "404" else r[4]) for r in results)
-        rss = rss_mib(server.proc.pid)
-        rows.append((server.name, case, conns, rps, p50, p99, errors, rss))
-        print(f"  {server.name:26} {case:22} c={conns:<4} {rps:>10.0f} req/s  p50 {p50:.2f} ms  "
-              f"p99 {p99:.2f} ms  err {errors}  rss {rss:.1f} MiB", file=sys.stderr, flush=True)
+        want = 404 if case == "404" else 304 if "reload" in case else 200
+        hdrs = {srv.name: (headers(srv) if headers else []) for srv in servers}
+        for srv in servers:
+            check(srv, path, hdrs[srv.name], want)
+        results = {srv.name: [] for srv in servers}
+        for _ in range(runs):
+            for srv in servers:
+                results[srv.name].append(wrk(srv.url(path), conns, seconds, close, hdrs[srv.name]))
+        for srv in servers:
+            res = results[srv.name]
+            rps = statistics.median(r[0] for r in res)
+            p50 = statistics.median(r[1] for r in res)
+            p99 = statistics.median(r[2] for r in res)
+            errors = max(r[3] + (0 if case == "404" else r[4]) for r in res)
+            rss = rss_mib(srv.proc.pid)
+            rows.append((srv.name, case, conns, rps, p50, p99, errors, rss))
+            print(f"  {srv.name:26} {case:26} c={conns:<4} {rps:>8.0f} req/s  p50 {p50:.2f} ms  "
+                  f"p99 {p99:.2f} ms  err {errors}  rss {rss:.1f} MiB", file=sys.stderr, flush=True)
+
+    def reload_headers(srv):
+        """A browser's reload: the page's ETag comes back, and the answer is a 304."""
+        etag = urllib.request.urlopen(srv.url("/index.html")).headers.get("ETag")
+        return [f"If-None-Match: {etag}"] if etag else []
 
     idle = {}
+    gunicorn = None
     try:
-        for server in static_servers:
-            server.start()
-            try:
-                wrk(server.url("/small.txt"), 16, 1)  # warm-up
-                for case, path in static_cases:
-                    for c in conn_levels:
-                        measure(server, case, path, c)
-                measure(server, "small, Connection: close", "/small.txt", 16, close=True)
-                if server.kind != "python" and (not only or "idle" in only):
-                    idle[server.name] = idle_rss(server, 1000)
-                    print(f"  {server.name:26} 1000 idle connections: {idle[server.name]:.1f} MiB",
-                          file=sys.stderr, flush=True)
-            finally:
-                if server is not mw:
-                    server.stop()
+        for srv in static_servers:
+            srv.start()
+            wrk(srv.url("/small.txt"), 16, 1)  # warm-up
+        for case, path in static_cases:
+            for c in conn_levels:
+                measure(static_servers, case, path, c)
+        measure(static_servers, "small, Connection: close", "/small.txt", 16, close=True)
+        for srv in static_servers:
+            if srv.kind != "python" and (not only or "idle" in only):
+                idle[srv.name] = idle_rss(srv, 1000)
+                print(f"  {srv.name:26} 1000 idle connections: {idle[srv.name]:.1f} MiB",
+                      file=sys.stderr, flush=True)
+            if srv is not mw:
+                srv.stop()
         # The dynamic pages: miniweb with and without its page cache, and the Python stack.
         mw_nocache.start()
         gunicorn = gunicorn_server(work)
-        for server in (mw, mw_nocache, gunicorn):
-            if server is gunicorn:
-                server.start()
-            try:
-                wrk(server.url("/index.html"), 16, 1)
-                for case, path in dynamic_cases:
-                    for c in conn_levels:
-                        measure(server, case, path, c)
-                # A browser's reload: the page's ETag comes back and the answer is a 304.
-                etag = urllib.request.urlopen(server.url("/index.html")).headers.get("ETag")
-                reload = [f"If-None-Match: {etag}"] if etag else []
-                for c in conn_levels:
-                    measure(server, "/index.html, browser reload", "/index.html", c, headers=reload)
-            finally:
-                server.stop()
+        gunicorn.start()
+        dynamic_servers = [mw, mw_nocache, gunicorn]
+        for srv in dynamic_servers:
+            wrk(srv.url("/index.html"), 16, 1)
+        for case, path in dynamic_cases:
+            for c in conn_levels:
+                measure(dynamic_servers, case, path, c)
+        for c in [16, 64]:
+            measure(dynamic_servers, "/index.html, browser reload", "/index.html", c,
+                    headers=reload_headers)
     finally:
-        for s in static_servers + [mw_nocache]:
+        for s in static_servers + [mw_nocache] + ([gunicorn] if gunicorn else []):
             s.stop()
         shutil.rmtree(work, ignore_errors=True)
 

@@ -8,7 +8,7 @@ use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex};
 
 use super::{Db, Error};
-use crate::http::{Body, Request, Response};
+use crate::http::{Body, Headers, Request, Response};
 
 /// Distinct request targets kept at most; past this the cache starts over, so that a client
 /// inventing query strings cannot grow it without bound.
@@ -18,7 +18,8 @@ const MAX_PAGES: usize = 256;
 struct Page {
     version: i64,
     etag: String,
-    content_type: String,
+    /// The handler's headers (`Content-Type` and any others), replayed on every hit.
+    headers: Headers,
     body: Arc<[u8]>,
 }
 
@@ -59,11 +60,7 @@ impl PageCache {
         let page = Arc::new(Page {
             version,
             etag: etag_of(bytes),
-            content_type: resp
-                .headers
-                .get("Content-Type")
-                .unwrap_or("text/html; charset=utf-8")
-                .to_string(),
+            headers: resp.headers.clone(),
             body: Arc::from(bytes.as_slice()),
         });
         let mut pages = self.lock();
@@ -82,17 +79,20 @@ impl PageCache {
 
 /// A cached page as a response: 304 when the client's copy is current.
 fn respond(req: &Request, page: &Page) -> Response {
-    let resp = Response::new(200)
+    let mut resp = Response::new(200)
         .with_header("ETag", page.etag.clone())
         .with_header("Cache-Control", "no-cache");
     if etag_matches(req, &page.etag) {
-        return Response {
-            status: 304,
-            ..resp
-        };
+        resp.status = 304;
+        return resp;
     }
-    resp.with_header("Content-Type", page.content_type.clone())
-        .with_body(Body::Shared(page.body.clone()))
+    for (name, value) in page.headers.iter() {
+        // The cache owns the validators.
+        if !name.eq_ignore_ascii_case("ETag") && !name.eq_ignore_ascii_case("Cache-Control") {
+            resp.headers.append(name, value);
+        }
+    }
+    resp.with_body(Body::Shared(page.body.clone()))
 }
 
 /// Adds an ETag to an uncached 200 page and answers 304 when the client already has it.

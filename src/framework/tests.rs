@@ -30,7 +30,7 @@ fn counted(cx: &Ctx<'_>) -> Result<Response, Error> {
     let n: i64 = cx
         .db()?
         .query_row("SELECT count(*) FROM t", [], |r| r.get(0))?;
-    Ok(Response::html(200, format!("<p>{n} rows</p>")))
+    Ok(Response::html(200, format!("<p>{n} rows</p>")).with_header("X-Frame-Options", "DENY"))
 }
 
 fn insert(cx: &Ctx<'_>) -> Result<Response, Error> {
