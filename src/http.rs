@@ -316,7 +316,16 @@ pub fn reason(status: u16) -> &'static str {
 /// An application: anything that turns a request into a response.
 ///
 /// `call` must not fail: every error becomes a response. Should it panic anyway, the server
-/// answers that one request with a 500 and goes on.
+/// answers that one request with a 500 and goes on. A closure is an application too:
+///
+/// ```
+/// use miniweb::http::{App, Request, Response};
+///
+/// let hello = |req: &Request| Response::text(200, format!("hello from {}", req.path));
+/// let resp = hello.call(&Request::fake("GET", "/greeting.html"));
+/// assert_eq!(resp.status, 200);
+/// assert_eq!(resp.body.as_bytes(), Some(&b"hello from /greeting.html"[..]));
+/// ```
 pub trait App: Send + Sync + 'static {
     /// Answers one request.
     fn call(&self, req: &Request) -> Response;
