@@ -92,29 +92,35 @@ pub fn followed_one(conn: &Connection, code: &str) -> Result<Stock, Error> {
 
 /// Follows `code`: 404 if unknown, 409 if already followed.
 pub fn follow(conn: &mut Connection, code: &str) -> Result<(), Error> {
-    // IMMEDIATE takes the write lock up front, so concurrent writers queue on the busy
-    // timeout instead of failing when a read lock cannot be upgraded.
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let id = stock_id(&tx, code)?;
-    let inserted = tx
-        .prepare_cached("INSERT INTO focus (info_id) VALUES (?1) ON CONFLICT (info_id) DO NOTHING")?
-        .execute([id])?;
-    if inserted == 0 {
-        return Err(Error::Conflict(format!("股票 {code} 已经关注过了。")));
-    }
-    tx.commit()?;
-    Ok(())
+    change_focus(
+        conn,
+        code,
+        "INSERT INTO focus (info_id) VALUES (?1) ON CONFLICT (info_id) DO NOTHING",
+        || Error::Conflict(format!("股票 {code} 已经关注过了。")),
+    )
 }
 
 /// Unfollows `code`: 404 if unknown, 409 if not followed.
 pub fn unfollow(conn: &mut Connection, code: &str) -> Result<(), Error> {
+    change_focus(conn, code, "DELETE FROM focus WHERE info_id = ?1", || {
+        Error::Conflict(format!("股票 {code} 没有关注。"))
+    })
+}
+
+/// Runs `sql` with the id of stock `code` as `?1` in a write transaction: 404 if the code is
+/// unknown, `unchanged()` if the statement changed no row.
+fn change_focus(
+    conn: &mut Connection,
+    code: &str,
+    sql: &str,
+    unchanged: impl FnOnce() -> Error,
+) -> Result<(), Error> {
+    // IMMEDIATE takes the write lock up front, so concurrent writers queue on the busy
+    // timeout instead of failing when a read lock cannot be upgraded.
     let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
     let id = stock_id(&tx, code)?;
-    let deleted = tx
-        .prepare_cached("DELETE FROM focus WHERE info_id = ?1")?
-        .execute([id])?;
-    if deleted == 0 {
-        return Err(Error::Conflict(format!("股票 {code} 没有关注。")));
+    if tx.prepare_cached(sql)?.execute([id])? == 0 {
+        return Err(unchanged());
     }
     tx.commit()?;
     Ok(())
