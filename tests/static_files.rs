@@ -214,3 +214,34 @@ fn a_client_that_leaves_mid_download_costs_nothing() {
     }
     assert_eq!(get(&s, "/hello.txt", &[]).status, 200);
 }
+
+#[test]
+fn a_changed_or_removed_file_is_never_served_stale() {
+    let s = server();
+    let path = s.root.path().join("hello.txt");
+    let first = get(&s, "/hello.txt", &[]);
+    let etag = first.header("ETag").unwrap().to_string();
+
+    // Same length, new content and modification time: the cache must notice.
+    std::fs::write(&path, "HELLO, WORLD\n").unwrap();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    let r = get(&s, "/hello.txt", &[("If-None-Match", &etag)]);
+    assert_eq!(r.status, 200, "the old ETag must not match the new file");
+    assert_eq!(r.text(), "HELLO, WORLD\n");
+    assert_ne!(r.header("ETag"), Some(etag.as_str()));
+
+    // Replaced by a larger file (a new inode, as editors save).
+    let tmp = s.root.path().join("hello.txt.new");
+    std::fs::write(&tmp, "a longer greeting\n").unwrap();
+    std::fs::rename(&tmp, &path).unwrap();
+    assert_eq!(get(&s, "/hello.txt", &[]).text(), "a longer greeting\n");
+
+    std::fs::remove_file(&path).unwrap();
+    assert_eq!(get(&s, "/hello.txt", &[]).status, 404);
+}
