@@ -10,6 +10,7 @@ mod date;
 mod file_cache;
 pub mod files;
 mod request;
+mod response;
 
 use std::collections::HashMap;
 use std::fmt;
