@@ -15,9 +15,11 @@ use super::files::{content_type, resolve, Resolved};
 
 /// Files up to this size are kept in memory and sent with the head in one `write`.
 const SMALL_FILE: u64 = 64 * 1024;
-/// Distinct paths remembered at most; past this the cache starts over, so that a client
-/// cannot grow it without bound.
+/// Distinct request paths remembered at most; past this the cache starts over, so that a client
+/// inventing spellings of paths (`//a`, `/%61`) cannot grow it without bound.
 const MAX_ENTRIES: usize = 4096;
+/// File bytes held in memory at most, over all files. Spellings of one path share one copy.
+const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
 /// What a request path names.
 pub(crate) enum Lookup {
@@ -43,23 +45,29 @@ pub(crate) struct CachedFile {
     version: (u64, u64, i128),
 }
 
-/// Static files by raw request path.
+/// The cache's maps, under one lock.
+#[derive(Default)]
+struct Entries {
+    /// By raw request path: the fast path, one hash lookup.
+    by_request: HashMap<String, Arc<CachedFile>>,
+    /// By canonical path, so that every spelling of a path shares one entry and one copy.
+    by_file: HashMap<PathBuf, Arc<CachedFile>>,
+    /// Bytes of file contents held by `by_file`.
+    body_bytes: usize,
+}
+
+/// Static files by request path.
 #[derive(Default)]
 pub(crate) struct FileCache {
-    entries: RwLock<HashMap<String, Arc<CachedFile>>>,
+    entries: RwLock<Entries>,
 }
 
 impl FileCache {
     /// Resolves `raw_path` under `root` (canonical), from memory when the file is unchanged.
     pub fn lookup(&self, root: &Path, raw_path: &str) -> Lookup {
-        let known = self
-            .entries
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(raw_path)
-            .cloned();
+        let known = self.read().by_request.get(raw_path).cloned();
         if let Some(entry) = &known {
-            if std::fs::metadata(&entry.path).is_ok_and(|m| version(&m) == entry.version) {
+            if is_current(entry) {
                 return Lookup::File(entry.clone());
             }
         }
@@ -68,32 +76,56 @@ impl FileCache {
             Some(Resolved::Dir) => return Lookup::Dir,
             None => {
                 if known.is_some() {
-                    self.forget(raw_path);
+                    self.write().by_request.remove(raw_path);
                 }
                 return Lookup::Missing;
             }
         };
-        match load(path) {
-            Ok(entry) => {
-                let entry = Arc::new(entry);
-                let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-                if entries.len() >= MAX_ENTRIES {
-                    entries.clear();
+        let shared = self.read().by_file.get(&path).cloned();
+        let entry = match shared.filter(|e| is_current(e)) {
+            Some(entry) => entry,
+            None => {
+                let room = MAX_BODY_BYTES.saturating_sub(self.read().body_bytes);
+                match load(path, room) {
+                    Ok(entry) => Arc::new(entry),
+                    Err(e) => {
+                        log::warn!("{raw_path}: {e}");
+                        return Lookup::Missing;
+                    }
                 }
-                entries.insert(raw_path.to_string(), entry.clone());
-                Lookup::File(entry)
             }
-            Err(e) => {
-                log::warn!("{raw_path}: {e}");
-                Lookup::Missing
-            }
-        }
+        };
+        self.remember(raw_path, &entry);
+        Lookup::File(entry)
     }
 
-    fn forget(&self, raw_path: &str) {
-        let mut entries = self.entries.write().unwrap_or_else(|e| e.into_inner());
-        entries.remove(raw_path);
+    fn remember(&self, raw_path: &str, entry: &Arc<CachedFile>) {
+        let mut entries = self.write();
+        if entries.by_request.len() >= MAX_ENTRIES {
+            *entries = Entries::default();
+        }
+        let size = |e: &CachedFile| e.body.as_ref().map_or(0, |b| b.len());
+        if let Some(old) = entries.by_file.insert(entry.path.clone(), entry.clone()) {
+            entries.body_bytes -= size(&old);
+        }
+        entries.body_bytes += size(entry);
+        entries
+            .by_request
+            .insert(raw_path.to_string(), entry.clone());
     }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, Entries> {
+        self.entries.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn write(&self) -> std::sync::RwLockWriteGuard<'_, Entries> {
+        self.entries.write().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Whether the file on disk is still the version `entry` describes (one `stat`).
+fn is_current(entry: &CachedFile) -> bool {
+    std::fs::metadata(&entry.path).is_ok_and(|m| version(&m) == entry.version)
 }
 
 fn version(meta: &Metadata) -> (u64, u64, i128) {
@@ -101,13 +133,14 @@ fn version(meta: &Metadata) -> (u64, u64, i128) {
     (meta.ino(), meta.len(), mtime)
 }
 
-/// Reads what the responses need from the file at `path`.
-fn load(path: PathBuf) -> std::io::Result<CachedFile> {
+/// Reads what the responses need from the file at `path`; its bytes too if it is small and
+/// fits in `room`.
+fn load(path: PathBuf, room: usize) -> std::io::Result<CachedFile> {
     let mut file = File::open(&path)?;
     let meta = file.metadata()?;
     let modified = meta.modified().ok();
     let since_epoch = modified.and_then(|m| m.duration_since(UNIX_EPOCH).ok());
-    let body = if meta.len() <= SMALL_FILE {
+    let body = if meta.len() <= SMALL_FILE && meta.len() <= room as u64 {
         let mut bytes = Vec::with_capacity(meta.len() as usize);
         file.read_to_end(&mut bytes)?;
         Some(Arc::from(bytes))
@@ -132,4 +165,37 @@ fn load(path: PathBuf) -> std::io::Result<CachedFile> {
         version: version(&meta),
         path,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spellings_of_one_path_share_one_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "aaaa").unwrap();
+        let root = dir.path().canonicalize().unwrap();
+        let cache = FileCache::default();
+        let mut seen = Vec::new();
+        for spelling in ["/a.txt", "//a.txt", "/%61.txt", "/a%2Etxt"] {
+            match cache.lookup(&root, spelling) {
+                Lookup::File(f) => seen.push(f),
+                _ => panic!("{spelling} did not resolve"),
+            }
+        }
+        assert!(seen.iter().all(|f| Arc::ptr_eq(f, &seen[0])));
+        assert_eq!(cache.read().body_bytes, 4);
+        assert_eq!(cache.read().by_request.len(), 4);
+    }
+
+    #[test]
+    fn bodies_beyond_the_budget_stay_on_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.txt"), "aaaa").unwrap();
+        let loaded = load(dir.path().join("a.txt"), 3).unwrap();
+        assert!(loaded.body.is_none());
+        assert_eq!(loaded.len, 4);
+        assert!(load(dir.path().join("a.txt"), 4).unwrap().body.is_some());
+    }
 }
