@@ -353,6 +353,18 @@ def main():
             f.write(report)
 
 
+def commit():
+    """The checked-out commit, with `+` when the tree has changes."""
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                              capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=ROOT, capture_output=True, text=True).stdout.strip()
+        return head + ("+" if dirty else "") if head else "unknown"
+    except OSError:
+        return "unknown"
+
+
 def render(rows, idle, runs, seconds, elapsed, args):
     cpu = "unknown CPU"
     try:
@@ -363,6 +375,7 @@ def render(rows, idle, runs, seconds, elapsed, args):
     out = [
         f"Machine: {os.cpu_count()} cores, {cpu}, {platform.system()} {platform.release()}  ",
         f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC  ",
+        f"Commit: `{commit()}`  ",
         f"Command: `bench/run.sh {' '.join(sys.argv[1:])}` ({runs} run(s) of {seconds} s per cell, "
         f"medians; wrk -t1, keep-alive unless stated; whole run {elapsed:.0f} s)",
         "",
