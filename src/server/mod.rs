@@ -129,30 +129,16 @@ impl Server {
             .static_dir
             .canonicalize()
             .map_err(|e| BindError::StaticDir(config.static_dir.clone(), e))?;
-        let mut listeners: Vec<TcpListener> = Vec::new();
-        for addr in addrs {
-            let mut addr = *addr;
-            if let Some(first) = listeners.first() {
-                if addr.port() == 0 {
-                    addr.set_port(
-                        first
-                            .local_addr()
-                            .map_err(|e| BindError::Io(addr, e))?
-                            .port(),
-                    );
-                }
+        // With port 0, the port the first address drew may be taken on another one: draw again.
+        let any_port = addrs.iter().all(|a| a.port() == 0);
+        let mut attempt = 0;
+        let listeners = loop {
+            attempt += 1;
+            match bind_all(addrs) {
+                Err(BindError::AddrInUse(_)) if any_port && attempt < 8 => continue,
+                other => break other?,
             }
-            match TcpListener::bind(addr) {
-                Ok(l) => listeners.push(l),
-                Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
-                    return Err(BindError::AddrInUse(addr))
-                }
-                Err(e) if !listeners.is_empty() => {
-                    log::warn!("not listening on {addr}: {e}");
-                }
-                Err(e) => return Err(BindError::Io(addr, e)),
-            }
-        }
+        };
         Ok(Server {
             listeners,
             shared: Arc::new(Shared {
@@ -237,6 +223,35 @@ impl Server {
         }
         log::info!("stopped");
     }
+}
+
+/// Binds every address, the later ones on the first one's port when they ask for port 0.
+fn bind_all(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, BindError> {
+    let mut listeners: Vec<TcpListener> = Vec::new();
+    for addr in addrs {
+        let mut addr = *addr;
+        if let Some(first) = listeners.first() {
+            if addr.port() == 0 {
+                addr.set_port(
+                    first
+                        .local_addr()
+                        .map_err(|e| BindError::Io(addr, e))?
+                        .port(),
+                );
+            }
+        }
+        match TcpListener::bind(addr) {
+            Ok(l) => listeners.push(l),
+            Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
+                return Err(BindError::AddrInUse(addr))
+            }
+            Err(e) if !listeners.is_empty() => {
+                log::warn!("not listening on {addr}: {e}");
+            }
+            Err(e) => return Err(BindError::Io(addr, e)),
+        }
+    }
+    Ok(listeners)
 }
 
 /// Removes a connection from the live set when its thread ends, however it ends.
