@@ -377,6 +377,48 @@ mod tests {
     }
 
     #[test]
+    fn random_paths_never_escape_the_root() {
+        let (_top, root) = fixture();
+        let pieces = [
+            "/",
+            "..",
+            ".",
+            "%2e",
+            "%2f",
+            "%5c",
+            "\\",
+            "%00",
+            "updir",
+            "escape.txt",
+            "sub",
+            "hello.txt",
+            "%",
+            "%e4%b8%ad",
+            "//",
+            "%252e",
+            "outside.txt",
+            ".secret",
+        ];
+        let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        for _ in 0..20_000 {
+            let mut path = String::from("/");
+            for _ in 0..(state % 7) {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                path.push_str(pieces[(state >> 11) as usize % pieces.len()]);
+            }
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            if let Some(Resolved::File(p)) = resolve(&root, &path) {
+                assert!(p.starts_with(&root), "{path} resolved to {}", p.display());
+                assert!(!p.ends_with("outside.txt"), "{path}");
+            }
+        }
+    }
+
+    #[test]
     fn ordinary_paths_resolve_inside_the_root() {
         let (_top, root) = fixture();
         let good = [

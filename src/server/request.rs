@@ -407,6 +407,55 @@ mod tests {
         assert_eq!(head.headers.get("user-agent"), Some("t"));
     }
 
+    /// A small deterministic generator, so that failures reproduce.
+    fn xorshift(state: &mut u64) -> u64 {
+        *state ^= *state << 13;
+        *state ^= *state >> 7;
+        *state ^= *state << 17;
+        *state
+    }
+
+    #[test]
+    fn random_and_mangled_heads_never_panic() {
+        let pieces: &[&[u8]] = &[
+            b"GET ",
+            b"POST ",
+            b"/",
+            b"index.html",
+            b"?a=b",
+            b" HTTP/1.1",
+            b" HTTP/1.0",
+            b" HTTP/9.9",
+            b"\r\n",
+            b"\n",
+            b"Host: x",
+            b"Content-Length: 5",
+            b":",
+            b" ",
+            b"Transfer-Encoding: chunked",
+            b"\0",
+            b"\xff",
+            b"%",
+            b"\t",
+        ];
+        let mut state = 0x9E37_79B9_7F4A_7C15;
+        for _ in 0..20_000 {
+            let mut buf = Vec::new();
+            for _ in 0..(xorshift(&mut state) % 12) {
+                let r = xorshift(&mut state);
+                if r.is_multiple_of(4) {
+                    buf.push((r >> 8) as u8);
+                } else {
+                    buf.extend_from_slice(pieces[(r >> 8) as usize % pieces.len()]);
+                }
+            }
+            if let Ok(Some((head, n))) = parse_head(&buf, 16) {
+                assert!(n <= buf.len());
+                let _ = framing(&head);
+            }
+        }
+    }
+
     #[test]
     fn two_heads_in_one_buffer_parse_one_at_a_time() {
         let two = [HEAD, HEAD].concat();
