@@ -287,3 +287,12 @@ pub(crate) fn reject_busy(stream: &TcpStream) {
     let _ = (&*stream).write_all(msg.as_bytes());
     let _ = stream.shutdown(Shutdown::Write);
 }
+
+/// A small deterministic random generator for the randomised tests, so that failures reproduce.
+#[cfg(test)]
+pub(crate) fn xorshift(state: &mut u64) -> u64 {
+    *state ^= *state << 13;
+    *state ^= *state >> 7;
+    *state ^= *state << 17;
+    *state
+}

@@ -388,6 +388,7 @@ fn is_timeout(e: &io::Error) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::xorshift;
 
     const HEAD: &[u8] = b"GET /index.html?x=1 HTTP/1.1\r\nHost: localhost\r\nUser-Agent: t\r\nAccept: */*\r\nContent-Length: 0\r\n\r\n";
 
@@ -405,14 +406,6 @@ mod tests {
         assert_eq!(head.target, "/index.html?x=1");
         assert_eq!(head.version, Version::Http11);
         assert_eq!(head.headers.get("user-agent"), Some("t"));
-    }
-
-    /// A small deterministic generator, so that failures reproduce.
-    fn xorshift(state: &mut u64) -> u64 {
-        *state ^= *state << 13;
-        *state ^= *state >> 7;
-        *state ^= *state << 17;
-        *state
     }
 
     #[test]
