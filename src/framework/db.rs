@@ -76,7 +76,9 @@ impl Db {
     /// change to the database (`PRAGMA data_version` of a connection that never writes).
     pub fn data_version(&self) -> Result<i64, rusqlite::Error> {
         let watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
-        watcher.query_row("PRAGMA data_version", [], |r| r.get(0))
+        // Cached: parsing the pragma again costs more than running it.
+        let mut stmt = watcher.prepare_cached("PRAGMA data_version")?;
+        stmt.query_row([], |r| r.get(0))
     }
 
     /// Applies the numbered `.sql` files of `dir` (`0001_schema.sql`, ...) that are newer than

@@ -5,7 +5,7 @@
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, RwLock};
 
 use super::{Db, Error};
 use crate::http::{Body, Headers, Request, Response};
@@ -25,13 +25,13 @@ struct Page {
 
 /// Rendered pages by request target.
 pub(crate) struct PageCache {
-    pages: Mutex<HashMap<String, Arc<Page>>>,
+    pages: RwLock<HashMap<String, Arc<Page>>>,
 }
 
 impl PageCache {
     pub fn new() -> PageCache {
         PageCache {
-            pages: Mutex::new(HashMap::new()),
+            pages: RwLock::new(HashMap::new()),
         }
     }
 
@@ -46,7 +46,12 @@ impl PageCache {
         // Read the version before rendering: a write that lands during the render then makes
         // the entry look old, never a stale page look new.
         let version = db.data_version()?;
-        let hit = self.lock().get(&req.target).cloned();
+        let hit = self
+            .pages
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&req.target)
+            .cloned();
         if let Some(page) = hit.filter(|p| p.version == version) {
             return Ok(respond(req, &page));
         }
@@ -63,17 +68,13 @@ impl PageCache {
             headers: resp.headers.clone(),
             body: Arc::from(bytes.as_slice()),
         });
-        let mut pages = self.lock();
+        let mut pages = self.pages.write().unwrap_or_else(|e| e.into_inner());
         if pages.len() >= MAX_PAGES && !pages.contains_key(&req.target) {
             pages.clear();
         }
         pages.insert(req.target.clone(), page.clone());
         drop(pages);
         Ok(respond(req, &page))
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Page>>> {
-        self.pages.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
