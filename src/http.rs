@@ -130,6 +130,13 @@ impl Request {
         }
     }
 
+    /// Whether `If-None-Match` names `etag` (weak comparison, `*` for any), so that the
+    /// client's copy is current and the answer is a 304.
+    pub fn if_none_match(&self, etag: &str) -> bool {
+        self.header("If-None-Match")
+            .is_some_and(|list| etag_list_matches(list, etag, true))
+    }
+
     /// The path part of the target, still percent-encoded.
     pub fn raw_path(&self) -> &str {
         split_target(&self.target).0
@@ -139,6 +146,20 @@ impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name)
     }
+}
+
+/// Whether an `If-Match`/`If-None-Match` list names `etag` (`*` names any). `weak` selects
+/// the weak comparison of If-None-Match; If-Match uses the strong one.
+pub fn etag_list_matches(list: &str, etag: &str, weak: bool) -> bool {
+    list.split(',').map(str::trim).any(|candidate| {
+        if candidate == "*" {
+            return true;
+        }
+        match candidate.strip_prefix("W/") {
+            Some(c) => weak && c == etag,
+            None => candidate == etag,
+        }
+    })
 }
 
 /// Splits a request-target into its path and query (without the `?`).
@@ -360,6 +381,15 @@ mod tests {
         h.append("Connection", "Upgrade, Keep-Alive");
         assert!(h.has_token("connection", "keep-alive"));
         assert!(!h.has_token("connection", "close"));
+    }
+
+    #[test]
+    fn etag_lists_compare_weakly_or_strongly() {
+        assert!(etag_list_matches("\"a\", \"b\"", "\"b\"", true));
+        assert!(etag_list_matches("W/\"b\"", "\"b\"", true));
+        assert!(!etag_list_matches("W/\"b\"", "\"b\"", false));
+        assert!(etag_list_matches("*", "\"b\"", false));
+        assert!(!etag_list_matches("\"c\"", "\"b\"", true));
     }
 
     #[test]

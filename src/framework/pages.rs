@@ -83,7 +83,7 @@ fn respond(req: &Request, page: &Page) -> Response {
     let mut resp = Response::new(200)
         .with_header("ETag", page.etag.clone())
         .with_header("Cache-Control", "no-cache");
-    if etag_matches(req, &page.etag) {
+    if req.if_none_match(&page.etag) {
         resp.status = 304;
         return resp;
     }
@@ -106,7 +106,7 @@ pub(crate) fn with_etag(req: &Request, mut resp: Response) -> Response {
     };
     let etag = etag_of(bytes);
     resp.headers.append("Cache-Control", "no-cache");
-    if etag_matches(req, &etag) {
+    if req.if_none_match(&etag) {
         resp.status = 304;
         resp.body = Body::Empty;
     }
@@ -119,12 +119,4 @@ fn etag_of(body: &[u8]) -> String {
     let mut h = DefaultHasher::new();
     body.hash(&mut h);
     format!("\"p{:016x}\"", h.finish())
-}
-
-fn etag_matches(req: &Request, etag: &str) -> bool {
-    req.header("If-None-Match").is_some_and(|list| {
-        list.split(',')
-            .map(|t| t.trim().trim_start_matches("W/"))
-            .any(|t| t == etag || t == "*")
-    })
 }
