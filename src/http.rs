@@ -112,12 +112,12 @@ pub struct Request {
 }
 
 impl Request {
-    /// A request built in memory, for tests of an `App` without a socket.
+    /// A request built in memory, for tests of an `App` without a socket. Panics if the path
+    /// is not UTF-8 once decoded, which the test controls.
     pub fn fake(method: &str, target: &str) -> Request {
         let (raw_path, query) = split_target(target);
-        let path = percent_encoding::percent_decode_str(raw_path)
-            .decode_utf8_lossy()
-            .into_owned();
+        let path =
+            decode_path(raw_path).unwrap_or_else(|e| panic!("Request::fake({target:?}): {e}"));
         Request {
             method: method.to_string(),
             target: target.to_string(),
@@ -160,6 +160,13 @@ pub fn etag_list_matches(list: &str, etag: &str, weak: bool) -> bool {
             None => candidate == etag,
         }
     })
+}
+
+/// A raw path percent-decoded, as `Request::path` holds it; `Err` when that is not UTF-8.
+pub fn decode_path(raw_path: &str) -> Result<String, std::str::Utf8Error> {
+    Ok(percent_encoding::percent_decode_str(raw_path)
+        .decode_utf8()?
+        .into_owned())
 }
 
 /// Splits a request-target into its path and query (without the `?`).

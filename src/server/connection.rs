@@ -7,13 +7,11 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use percent_encoding::percent_decode_str;
-
 use super::access_log::{self, Entry};
 use super::request::{self, Head, ReadError, RequestReader};
 use super::response::{write_head, write_response};
 use super::{file_cache, files, Shared};
-use crate::http::{reason, split_target, App, Request, Response, Version};
+use crate::http::{decode_path, reason, split_target, App, Request, Response, Version};
 
 /// Serves one connection until it closes, an error ends it, or the server shuts down.
 pub(crate) fn serve(
@@ -88,21 +86,16 @@ fn read_request(
     head: Head,
     peer: SocketAddr,
 ) -> Result<Request, (Head, ReadError)> {
-    let checked = check_head(&head).and_then(|target| {
+    let checked = check_head(&head).and_then(|(target, path)| {
         let framing = request::framing(&head)?;
         expect_continue(&head, &framing, reader, stream)?;
-        Ok((target, reader.read_body(&framing)?))
+        Ok((target, path, reader.read_body(&framing)?))
     });
-    let (target, body) = match checked {
-        Ok(pair) => pair,
+    let (target, path, body) = match checked {
+        Ok(parts) => parts,
         Err(e) => return Err((head, e)),
     };
-    let (raw_path, query) = split_target(&target);
-    let path = match percent_decode_str(raw_path).decode_utf8() {
-        Ok(p) => p.into_owned(),
-        Err(_) => return Err((head, ReadError::Reject(400, "path is not UTF-8"))),
-    };
-    let query = query.to_string();
+    let query = split_target(&target).1.to_string();
     Ok(Request {
         method: head.method,
         target,
@@ -115,17 +108,26 @@ fn read_request(
     })
 }
 
-/// Checks what RFC 9112 requires of a head and returns the target in origin form.
-fn check_head(head: &Head) -> Result<String, ReadError> {
+/// Checks what RFC 9112 requires of a head and returns the target in origin form with its
+/// decoded path, before any body is read.
+fn check_head(head: &Head) -> Result<(String, String), ReadError> {
     let hosts = head.headers.get_all("Host").count();
     if hosts > 1 || (head.version == Version::Http11 && hosts == 0) {
         return Err(ReadError::Reject(400, "missing or repeated Host"));
     }
+    let target = origin_form(head)?;
+    let path = decode_path(split_target(&target).0)
+        .map_err(|_| ReadError::Reject(400, "path is not UTF-8"))?;
+    Ok((target, path))
+}
+
+/// The target as a path: origin form as sent, `*` for `OPTIONS *`, or the path of the
+/// absolute form (`GET http://host/path`), which servers must accept (RFC 9112, 3.2.2).
+fn origin_form(head: &Head) -> Result<String, ReadError> {
     let t = head.target.as_str();
     if t.starts_with('/') || (t == "*" && head.method == "OPTIONS") {
         return Ok(t.to_string());
     }
-    // Absolute form (`GET http://host/path`), which servers must accept (RFC 9112, 3.2.2).
     let lower = t.to_ascii_lowercase();
     for scheme in ["http://", "https://"] {
         if lower.starts_with(scheme) {
