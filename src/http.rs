@@ -4,7 +4,7 @@
 use std::fmt;
 use std::fs::File;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, OnceLock};
 
 /// The protocol version of a request; miniweb speaks HTTP/1.0 and HTTP/1.1 only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -267,25 +267,19 @@ impl Response {
     }
 
     /// A small fixed HTML page for an error status, with nothing in it but the status.
-    /// Pages are built once per status and shared.
+    /// The pages of known statuses are built once and shared.
     pub fn error_page(status: u16) -> Response {
-        static PAGES: Mutex<Vec<(u16, Arc<[u8]>)>> = Mutex::new(Vec::new());
-        let mut pages = PAGES.lock().unwrap_or_else(|e| e.into_inner());
+        static PAGES: OnceLock<Vec<(u16, Arc<[u8]>)>> = OnceLock::new();
+        let pages = PAGES.get_or_init(|| {
+            STATUSES
+                .iter()
+                .map(|&(s, _)| (s, error_page_bytes(s)))
+                .collect()
+        });
         let page = match pages.iter().find(|(s, _)| *s == status) {
             Some((_, page)) => page.clone(),
-            None => {
-                let line = format!("{} {}", status, reason(status));
-                let page: Arc<[u8]> = format!(
-                    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{line}</title></head>\
-                     <body><h1>{line}</h1><hr><p>miniweb</p></body></html>\n"
-                )
-                .into_bytes()
-                .into();
-                pages.push((status, page.clone()));
-                page
-            }
+            None => error_page_bytes(status),
         };
-        drop(pages);
         Response::new(status)
             .with_header("Content-Type", "text/html; charset=utf-8")
             .with_body(Body::Shared(page))
@@ -304,41 +298,58 @@ impl Response {
     }
 }
 
-/// The reason phrase of a status code (RFC 9110, section 15).
+/// The bytes of `Response::error_page(status)`.
+fn error_page_bytes(status: u16) -> Arc<[u8]> {
+    let line = format!("{} {}", status, reason(status));
+    format!(
+        "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>{line}</title></head>\
+         <body><h1>{line}</h1><hr><p>miniweb</p></body></html>\n"
+    )
+    .into_bytes()
+    .into()
+}
+
+/// Every status miniweb uses, with its reason phrase (RFC 9110, section 15).
+const STATUSES: &[(u16, &str)] = &[
+    (100, "Continue"),
+    (200, "OK"),
+    (201, "Created"),
+    (204, "No Content"),
+    (206, "Partial Content"),
+    (301, "Moved Permanently"),
+    (302, "Found"),
+    (303, "See Other"),
+    (304, "Not Modified"),
+    (307, "Temporary Redirect"),
+    (308, "Permanent Redirect"),
+    (400, "Bad Request"),
+    (403, "Forbidden"),
+    (404, "Not Found"),
+    (405, "Method Not Allowed"),
+    (408, "Request Timeout"),
+    (409, "Conflict"),
+    (411, "Length Required"),
+    (412, "Precondition Failed"),
+    (413, "Content Too Large"),
+    (414, "URI Too Long"),
+    (415, "Unsupported Media Type"),
+    (416, "Range Not Satisfiable"),
+    (417, "Expectation Failed"),
+    (422, "Unprocessable Content"),
+    (429, "Too Many Requests"),
+    (431, "Request Header Fields Too Large"),
+    (500, "Internal Server Error"),
+    (501, "Not Implemented"),
+    (503, "Service Unavailable"),
+    (505, "HTTP Version Not Supported"),
+];
+
+/// The reason phrase of a status code.
 pub fn reason(status: u16) -> &'static str {
-    match status {
-        100 => "Continue",
-        200 => "OK",
-        201 => "Created",
-        204 => "No Content",
-        206 => "Partial Content",
-        301 => "Moved Permanently",
-        302 => "Found",
-        303 => "See Other",
-        304 => "Not Modified",
-        307 => "Temporary Redirect",
-        308 => "Permanent Redirect",
-        400 => "Bad Request",
-        403 => "Forbidden",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        408 => "Request Timeout",
-        409 => "Conflict",
-        411 => "Length Required",
-        413 => "Content Too Large",
-        414 => "URI Too Long",
-        415 => "Unsupported Media Type",
-        416 => "Range Not Satisfiable",
-        417 => "Expectation Failed",
-        422 => "Unprocessable Content",
-        429 => "Too Many Requests",
-        431 => "Request Header Fields Too Large",
-        500 => "Internal Server Error",
-        501 => "Not Implemented",
-        503 => "Service Unavailable",
-        505 => "HTTP Version Not Supported",
-        _ => "Unknown",
-    }
+    STATUSES
+        .iter()
+        .find(|(s, _)| *s == status)
+        .map_or("Unknown", |(_, r)| r)
 }
 
 /// An application: anything that turns a request into a response.
@@ -397,6 +408,22 @@ mod tests {
         assert!(!etag_list_matches("W/\"b\"", "\"b\"", false));
         assert!(etag_list_matches("*", "\"b\"", false));
         assert!(!etag_list_matches("\"c\"", "\"b\"", true));
+    }
+
+    #[test]
+    fn error_pages_name_their_status() {
+        for status in [404, 431, 599] {
+            let page = Response::error_page(status);
+            let text = String::from_utf8_lossy(page.body.as_bytes().unwrap()).into_owned();
+            assert_eq!(page.status, status);
+            assert!(
+                text.contains(&format!("<h1>{status} {}</h1>", reason(status))),
+                "{text}"
+            );
+        }
+        assert_eq!(reason(431), "Request Header Fields Too Large");
+        assert_eq!(reason(412), "Precondition Failed");
+        assert_eq!(reason(599), "Unknown");
     }
 
     #[test]

@@ -68,6 +68,13 @@ fn etag_and_if_modified_since_give_304_without_a_body() {
         .status,
         200
     );
+    // A precondition that does not hold is 412, with the reason phrase.
+    let mut c = s.client();
+    c.send_request("GET", "/hello.txt", &[("If-Match", "\"other\"")], b"");
+    let r = c.read_response(false);
+    assert_eq!(r.status, 412);
+    assert!(r.text().contains("412 Precondition Failed"), "{}", r.text());
+    assert_eq!(get(&s, "/hello.txt", &[("If-Match", etag)]).status, 200);
     // If-None-Match wins over If-Modified-Since.
     assert_eq!(
         get(
