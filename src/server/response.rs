@@ -25,10 +25,8 @@ pub(crate) fn write_response(
     keep_alive: bool,
     out: &mut Vec<u8>,
 ) -> io::Result<Written> {
-    let status = resp.status;
-    let bodiless_status = status == 204 || status == 304 || status < 200;
-    let send_body = !bodiless_status && req.method != "HEAD";
-    if bodiless_status {
+    let send_body = !is_bodiless(resp.status) && req.method != "HEAD";
+    if is_bodiless(resp.status) {
         resp.body = Body::Empty;
     }
     let close_token = if keep_alive {
@@ -64,35 +62,38 @@ pub(crate) fn write_response(
     })
 }
 
+/// Whether a status never carries a body (RFC 9110: 1xx, 204, 304).
+fn is_bodiless(status: u16) -> bool {
+    status < 200 || status == 204 || status == 304
+}
+
 /// Serialises the status line and headers into `out`.
 pub(crate) fn write_head(out: &mut Vec<u8>, resp: &Response, connection: Option<&str>) {
-    use std::fmt::Write as _;
+    // Writing into a Vec cannot fail.
     out.clear();
-    let mut head = String::with_capacity(256);
     let _ = write!(
-        head,
+        out,
         "HTTP/1.1 {} {}\r\nServer: miniweb\r\n",
         resp.status,
         reason(resp.status)
     );
     date::with_now(|d| {
-        let _ = write!(head, "Date: {d}\r\n");
+        let _ = write!(out, "Date: {d}\r\n");
     });
     for (name, value) in resp.headers.iter() {
         // Framing belongs to the server; whatever the app said about it is dropped.
         if is_framing_header(name) {
             continue;
         }
-        let _ = write!(head, "{name}: {value}\r\n");
+        let _ = write!(out, "{name}: {value}\r\n");
     }
-    if resp.status != 204 && resp.status != 304 && resp.status >= 200 {
-        let _ = write!(head, "Content-Length: {}\r\n", resp.body.len());
+    if !is_bodiless(resp.status) {
+        let _ = write!(out, "Content-Length: {}\r\n", resp.body.len());
     }
     if let Some(c) = connection {
-        let _ = write!(head, "Connection: {c}\r\n");
+        let _ = write!(out, "Connection: {c}\r\n");
     }
-    head.push_str("\r\n");
-    out.extend_from_slice(head.as_bytes());
+    out.extend_from_slice(b"\r\n");
 }
 
 fn is_framing_header(name: &str) -> bool {
