@@ -387,16 +387,26 @@ mod tests {
             ".secret",
         ];
         let mut state: u64 = 0x2545_F491_4F6C_DD1D;
+        let (mut files, mut escapes_tried) = (0, 0);
         for _ in 0..20_000 {
             let mut path = String::from("/");
             for _ in 0..(xorshift(&mut state) % 7) {
                 path.push_str(pieces[(xorshift(&mut state) >> 11) as usize % pieces.len()]);
             }
+            if path.contains("updir/outside.txt") || path.contains("escape.txt") {
+                escapes_tried += 1;
+            }
             if let Some(Resolved::File(p)) = resolve(&root, &path) {
                 assert!(p.starts_with(&root), "{path} resolved to {}", p.display());
                 assert!(!p.ends_with("outside.txt"), "{path}");
+                files += 1;
             }
         }
+        // The generator must reach both real files and the symlinks out of the root.
+        assert!(
+            files > 0 && escapes_tried > 0,
+            "{files} files, {escapes_tried} escapes"
+        );
     }
 
     #[test]
