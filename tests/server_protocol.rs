@@ -36,8 +36,7 @@ fn keep_alive_serves_several_requests_on_one_connection() {
     let s = echo_server();
     let mut c = s.client();
     for i in 0..5 {
-        c.send_request("GET", &format!("/page{i}.html"), &[], b"");
-        let r = c.read_response(false);
+        let r = c.exchange("GET", &format!("/page{i}.html"), &[], b"");
         assert_eq!(r.status, 200);
         assert_eq!(r.text(), format!("GET /page{i}.html  body="));
         assert_eq!(r.header("Connection"), None);
@@ -86,8 +85,7 @@ fn chunked_bodies_are_decoded_for_the_app() {
     let r = c.read_response(false);
     assert_eq!(r.text(), "POST /c.html  body=hello, world");
     // The connection is still usable afterwards.
-    c.send_request("GET", "/after.html", &[], b"");
-    assert_eq!(c.read_response(false).status, 200);
+    assert_eq!(c.exchange("GET", "/after.html", &[], b"").status, 200);
 }
 
 #[test]
@@ -208,8 +206,7 @@ fn a_stalled_head_gets_408_and_an_idle_connection_is_closed() {
     assert!(started.elapsed() < Duration::from_secs(5));
 
     let mut idle = s.client();
-    idle.send_request("GET", "/a.html", &[], b"");
-    assert_eq!(idle.read_response(false).status, 200);
+    assert_eq!(idle.exchange("GET", "/a.html", &[], b"").status, 200);
     assert!(
         idle.closed_within(Duration::from_secs(5)),
         "idle keep-alive must be closed"
@@ -220,17 +217,17 @@ fn a_stalled_head_gets_408_and_an_idle_connection_is_closed() {
 fn head_gets_the_get_headers_and_no_body() {
     let s = echo_server();
     let mut c = s.client();
-    c.send_request("HEAD", "/h.html", &[], b"");
-    let r = c.read_response(true);
+    let r = c.exchange("HEAD", "/h.html", &[], b"");
     assert_eq!(r.status, 200);
     assert_eq!(r.header("Content-Length"), Some("19"));
-    c.send_request("HEAD", "/hello.txt", &[], b"");
-    let r = c.read_response(true);
+    let r = c.exchange("HEAD", "/hello.txt", &[], b"");
     assert_eq!(r.header("Content-Length"), Some("13"));
     assert_eq!(r.header("Content-Type"), Some("text/plain; charset=utf-8"));
     // If a body had been sent, this next response would be misread.
-    c.send_request("GET", "/next.html", &[], b"");
-    assert_eq!(c.read_response(false).text(), "GET /next.html  body=");
+    assert_eq!(
+        c.exchange("GET", "/next.html", &[], b"").text(),
+        "GET /next.html  body="
+    );
 }
 
 #[test]
@@ -256,8 +253,11 @@ fn http_1_0_closes_unless_asked_to_keep_alive() {
 fn connection_close_is_honoured() {
     let s = echo_server();
     let mut c = s.client();
-    c.send_request("GET", "/a.html", &[("Connection", "close")], b"");
-    assert_eq!(c.read_response(false).header("Connection"), Some("close"));
+    assert_eq!(
+        c.exchange("GET", "/a.html", &[("Connection", "close")], b"")
+            .header("Connection"),
+        Some("close")
+    );
     assert!(c.closed_within(Duration::from_secs(3)));
 }
 
@@ -265,15 +265,12 @@ fn connection_close_is_honoured() {
 fn a_panicking_app_costs_one_500_and_the_next_request_is_served() {
     let s = echo_server();
     let mut c = s.client();
-    c.send_request("GET", "/panic.html", &[], b"");
-    let r = c.read_response(false);
+    let r = c.exchange("GET", "/panic.html", &[], b"");
     assert_eq!(r.status, 500);
     assert!(!r.text().contains("fell over"), "panic message leaked");
-    c.send_request("GET", "/fine.html", &[], b"");
-    assert_eq!(c.read_response(false).status, 200);
+    assert_eq!(c.exchange("GET", "/fine.html", &[], b"").status, 200);
     let mut other = s.client();
-    other.send_request("GET", "/other.html", &[], b"");
-    assert_eq!(other.read_response(false).status, 200);
+    assert_eq!(other.exchange("GET", "/other.html", &[], b"").status, 200);
 }
 
 #[test]
@@ -290,13 +287,11 @@ fn past_the_connection_cap_new_clients_get_503() {
     let mut held = Vec::new();
     for _ in 0..2 {
         let mut c = s.client();
-        c.send_request("GET", "/hold.html", &[], b"");
-        assert_eq!(c.read_response(false).status, 200);
+        assert_eq!(c.exchange("GET", "/hold.html", &[], b"").status, 200);
         held.push(c);
     }
     let mut extra = s.client();
-    extra.send_request("GET", "/extra.html", &[], b"");
-    let r = extra.read_response(false);
+    let r = extra.exchange("GET", "/extra.html", &[], b"");
     assert_eq!(r.status, 503);
     assert_eq!(r.header("Retry-After"), Some("1"));
     drop(held);
@@ -336,8 +331,7 @@ fn sigterm_finishes_the_request_in_flight_then_exits_0() {
 fn sigterm_closes_idle_connections_promptly() {
     let mut site = site_with("idle_timeout_secs = 60");
     let mut idle = site.client();
-    idle.send_request("GET", "/hello.txt", &[], b"");
-    assert_eq!(idle.read_response(false).status, 200);
+    assert_eq!(idle.exchange("GET", "/hello.txt", &[], b"").status, 200);
     site.sigterm();
     let status = site
         .wait_exit(Duration::from_secs(5))
@@ -410,7 +404,6 @@ fn localhost_listens_on_both_loopbacks_when_the_machine_has_ipv6() {
     if std::net::TcpListener::bind("[::1]:0").is_ok() {
         let port = site.addr.port();
         let mut c = Client::connect(format!("[::1]:{port}").parse().unwrap());
-        c.send_request("GET", "/hello.txt", &[], b"");
-        assert_eq!(c.read_response(false).status, 200);
+        assert_eq!(c.exchange("GET", "/hello.txt", &[], b"").status, 200);
     }
 }

@@ -70,8 +70,7 @@ fn etag_and_if_modified_since_give_304_without_a_body() {
     );
     // A precondition that does not hold is 412, with the reason phrase.
     let mut c = s.client();
-    c.send_request("GET", "/hello.txt", &[("If-Match", "\"other\"")], b"");
-    let r = c.read_response(false);
+    let r = c.exchange("GET", "/hello.txt", &[("If-Match", "\"other\"")], b"");
     assert_eq!(r.status, 412);
     assert!(r.text().contains("412 Precondition Failed"), "{}", r.text());
     assert_eq!(get(&s, "/hello.txt", &[("If-Match", etag)]).status, 200);
@@ -199,12 +198,10 @@ fn directories_redirect_to_their_slash_and_serve_their_index() {
 fn other_methods_on_static_files_are_501_and_options_lists_allow() {
     let s = server();
     let mut c = s.client();
-    c.send_request("POST", "/hello.txt", &[], b"x=1");
-    let r = c.read_response(false);
+    let r = c.exchange("POST", "/hello.txt", &[], b"x=1");
     assert_eq!(r.status, 501);
     assert_eq!(r.header("Allow"), Some("GET, HEAD, OPTIONS"));
-    c.send_request("OPTIONS", "/hello.txt", &[], b"");
-    let r = c.read_response(false);
+    let r = c.exchange("OPTIONS", "/hello.txt", &[], b"");
     assert_eq!(r.status, 204);
     assert_eq!(r.header("Allow"), Some("GET, HEAD, OPTIONS"));
 }

@@ -121,9 +121,7 @@ impl Site {
 
     /// One request on a new connection.
     pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
-        let mut c = self.client();
-        c.send_request(method, path, headers, body);
-        c.read_response(method == "HEAD")
+        self.client().exchange(method, path, headers, body)
     }
 
     pub fn get(&self, path: &str) -> Resp {
@@ -295,6 +293,18 @@ impl Client {
 
     pub fn send(&mut self, bytes: &[u8]) {
         self.stream.write_all(bytes).expect("send");
+    }
+
+    /// Sends one request and reads its response (no body for HEAD).
+    pub fn exchange(
+        &mut self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: &[u8],
+    ) -> Resp {
+        self.send_request(method, path, headers, body);
+        self.read_response(method == "HEAD")
     }
 
     pub fn send_request(
