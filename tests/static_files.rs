@@ -10,9 +10,7 @@ fn server() -> InProcess {
 }
 
 fn get(s: &InProcess, path: &str, headers: &[(&str, &str)]) -> common::Resp {
-    let mut c = s.client();
-    c.send_request("GET", path, headers, b"");
-    c.read_response(false)
+    s.client().exchange("GET", path, headers, b"")
 }
 
 #[test]
