@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::server::{ServerConfig, MAX_HEADERS_CEILING};
 
@@ -14,7 +14,7 @@ use crate::server::{ServerConfig, MAX_HEADERS_CEILING};
 pub const DEFAULT_FILE: &str = "config.toml";
 
 /// The settings as written in the file; every field has a default, unknown keys are errors.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 struct RawConfig {
     host: String,
@@ -24,8 +24,15 @@ struct RawConfig {
     database: PathBuf,
     migrations_dir: PathBuf,
     max_connections: i64,
+    max_connections_per_ip: i64,
+    listen_backlog: i64,
     header_timeout_secs: i64,
     idle_timeout_secs: i64,
+    body_timeout_secs: i64,
+    body_min_bytes_per_sec: i64,
+    send_timeout_secs: i64,
+    send_min_bytes_per_sec: i64,
+    linger_timeout_secs: i64,
     shutdown_grace_secs: i64,
     max_head_bytes: i64,
     max_headers: i64,
@@ -45,8 +52,15 @@ impl Default for RawConfig {
             database: "stock.db".into(),
             migrations_dir: "migrations".into(),
             max_connections: 1024,
+            max_connections_per_ip: 0,
+            listen_backlog: 1024,
             header_timeout_secs: 10,
             idle_timeout_secs: 60,
+            body_timeout_secs: 10,
+            body_min_bytes_per_sec: 500,
+            send_timeout_secs: 30,
+            send_min_bytes_per_sec: 1024,
+            linger_timeout_secs: 2,
             shutdown_grace_secs: 10,
             max_head_bytes: 16 * 1024,
             max_headers: 100,
@@ -59,7 +73,7 @@ impl Default for RawConfig {
 }
 
 /// Validated settings, with paths made absolute.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// `localhost` (both loopbacks), an IP address, or a host name to resolve.
     pub host: String,
@@ -75,10 +89,24 @@ pub struct Config {
     pub migrations_dir: PathBuf,
     /// Live connections at most.
     pub max_connections: usize,
+    /// Live connections from one address at most; 0 for no limit.
+    pub max_connections_per_ip: usize,
+    /// The accept queue of each listener.
+    pub listen_backlog: u32,
     /// Time to receive a request head.
     pub header_timeout: Duration,
     /// Time an idle keep-alive connection is kept.
     pub idle_timeout: Duration,
+    /// Time for the first bytes of a request body.
+    pub body_timeout: Duration,
+    /// Bytes per second a body must keep up after `body_timeout`; 0 for no minimum.
+    pub body_min_rate: u64,
+    /// Time a response may make no progress.
+    pub send_timeout: Duration,
+    /// Bytes per second a response must average after `send_timeout`; 0 for no minimum.
+    pub send_min_rate: u64,
+    /// Time the lingering close drains a client, in all.
+    pub linger_timeout: Duration,
     /// Time shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
     /// Largest request head.
@@ -154,6 +182,7 @@ impl Config {
         };
         let secs =
             |key: &str, v: i64| int(key, v, 1, 86_400).map(|s| Duration::from_secs(s as u64));
+        let rate = |key: &str, v: i64| int(key, v, 0, 1 << 40).map(|r| r as u64);
         let level = raw.log_level.to_ascii_lowercase();
         if !["off", "error", "warn", "info", "debug", "trace"].contains(&level.as_str()) {
             return Err(ConfigError(format!(
@@ -177,8 +206,20 @@ impl Config {
             database: base.join(raw.database),
             migrations_dir: base.join(raw.migrations_dir),
             max_connections: int("max_connections", raw.max_connections, 1, 1_000_000)? as usize,
+            max_connections_per_ip: int(
+                "max_connections_per_ip",
+                raw.max_connections_per_ip,
+                0,
+                1_000_000,
+            )? as usize,
+            listen_backlog: int("listen_backlog", raw.listen_backlog, 1, 65_535)? as u32,
             header_timeout: secs("header_timeout_secs", raw.header_timeout_secs)?,
             idle_timeout: secs("idle_timeout_secs", raw.idle_timeout_secs)?,
+            body_timeout: secs("body_timeout_secs", raw.body_timeout_secs)?,
+            body_min_rate: rate("body_min_bytes_per_sec", raw.body_min_bytes_per_sec)?,
+            send_timeout: secs("send_timeout_secs", raw.send_timeout_secs)?,
+            send_min_rate: rate("send_min_bytes_per_sec", raw.send_min_bytes_per_sec)?,
+            linger_timeout: secs("linger_timeout_secs", raw.linger_timeout_secs)?,
             shutdown_grace: secs("shutdown_grace_secs", raw.shutdown_grace_secs)?,
             max_head_bytes: int("max_head_bytes", raw.max_head_bytes, 256, 1 << 20)? as usize,
             max_headers: int(
@@ -222,8 +263,15 @@ impl Config {
         ServerConfig {
             static_dir: self.static_dir.clone(),
             max_connections: self.max_connections,
+            max_connections_per_ip: self.max_connections_per_ip,
+            listen_backlog: self.listen_backlog,
             header_timeout: self.header_timeout,
             idle_timeout: self.idle_timeout,
+            body_timeout: self.body_timeout,
+            body_min_rate: self.body_min_rate,
+            send_timeout: self.send_timeout,
+            send_min_rate: self.send_min_rate,
+            linger_timeout: self.linger_timeout,
             max_head_bytes: self.max_head_bytes,
             max_headers: self.max_headers,
             max_body_bytes: self.max_body_bytes,
@@ -256,15 +304,22 @@ mod tests {
         let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml");
         let text = std::fs::read_to_string(&shipped).unwrap();
         let c = Config::parse(&text, &shipped).unwrap();
-        let d = parse("").unwrap();
-        assert_eq!(c.port, d.port);
-        assert_eq!(c.max_connections, d.max_connections);
-        assert_eq!(c.max_head_bytes, d.max_head_bytes);
-        assert_eq!(c.cache_control, d.cache_control);
+        // The defaults, as if the file were empty and lay where the shipped one does.
+        let d = Config::parse("", &shipped).unwrap();
+        assert_eq!(c, d, "config.toml and RawConfig::default() disagree");
         assert_eq!(
             c.static_dir,
             Path::new(env!("CARGO_MANIFEST_DIR")).join("static")
         );
+        // Every key of the defaults is written out in the shipped file.
+        let keys = toml::to_string(&RawConfig::default()).unwrap();
+        for line in keys.lines().filter(|l| l.contains(" = ")) {
+            let key = line.split(" = ").next().unwrap();
+            assert!(
+                text.lines().any(|l| l.starts_with(&format!("{key} = "))),
+                "config.toml does not set {key}"
+            );
+        }
     }
 
     #[test]
@@ -276,6 +331,16 @@ mod tests {
             ("colour = \"red\"", "unknown field `colour`"),
             ("max_connections = 0", "max_connections must be"),
             ("header_timeout_secs = 0", "header_timeout_secs must be"),
+            ("send_timeout_secs = 0", "send_timeout_secs must be"),
+            (
+                "body_min_bytes_per_sec = -1",
+                "body_min_bytes_per_sec must be",
+            ),
+            ("listen_backlog = 0", "listen_backlog must be"),
+            (
+                "max_connections_per_ip = -1",
+                "max_connections_per_ip must be",
+            ),
             ("max_headers = 100000", "max_headers must be"),
             ("log_level = \"loud\"", "log_level must be one of"),
             ("host = \"\"", "host must not be empty"),

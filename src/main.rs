@@ -92,7 +92,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     let addrs = config.listen_addrs()?;
     // Everything that can fail on a file fails here, before the socket is bound.
-    let app = Arc::new(Framework::from_config(config.clone())?);
+    let framework = Arc::new(Framework::from_config(config.clone())?);
     let server = Server::bind(&addrs, config.server_config())?;
     let handle = server.shutdown_handle();
     let mut signals = signal_hook::iterator::Signals::new([
@@ -105,6 +105,7 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             handle.shutdown();
         }
     });
-    server.run(app);
+    server.run(framework.clone());
+    framework.close();
     Ok(())
 }

@@ -193,12 +193,14 @@ fn directories_redirect_to_their_slash_and_serve_their_index() {
 }
 
 #[test]
-fn other_methods_on_static_files_are_501_and_options_lists_allow() {
+fn other_methods_on_static_files_are_405_and_options_lists_allow() {
     let s = server();
     let mut c = s.client();
-    let r = c.exchange("POST", "/hello.txt", &[], b"x=1");
-    assert_eq!(r.status, 501);
-    assert_eq!(r.header("Allow"), Some("GET, HEAD, OPTIONS"));
+    for method in ["POST", "PUT", "DELETE", "PATCH"] {
+        let r = c.exchange(method, "/hello.txt", &[], b"x=1");
+        assert_eq!(r.status, 405, "{method}");
+        assert_eq!(r.header("Allow"), Some("GET, HEAD, OPTIONS"));
+    }
     let r = c.exchange("OPTIONS", "/hello.txt", &[], b"");
     assert_eq!(r.status, 204);
     assert_eq!(r.header("Allow"), Some("GET, HEAD, OPTIONS"));

@@ -113,6 +113,29 @@ impl Db {
         Ok(applied)
     }
 
+    /// Copies every committed write from the WAL into the main file and empties the WAL
+    /// (`PRAGMA wal_checkpoint(TRUNCATE)`), then closes the idle connections. Connections still
+    /// in use stay open, and a checkpoint they block is reported.
+    pub fn close(&self) -> Result<(), DbError> {
+        let fail = |e: rusqlite::Error| DbError(format!("database {}: {e}", self.path.display()));
+        let conn = self.get().map_err(fail)?;
+        let (busy, frames, copied): (i64, i64, i64) = conn
+            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })
+            .map_err(fail)?;
+        drop(conn);
+        self.lock_idle().clear();
+        if busy != 0 {
+            return Err(DbError(format!(
+                "database {}: checkpoint blocked by a connection still in use ({copied} of {frames} pages copied)",
+                self.path.display()
+            )));
+        }
+        log::info!("database {} checkpointed and closed", self.path.display());
+        Ok(())
+    }
+
     fn lock_idle(&self) -> MutexGuard<'_, Vec<Connection>> {
         self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }

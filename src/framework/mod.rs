@@ -5,6 +5,7 @@
 pub mod db;
 mod error;
 pub mod form;
+pub mod origin;
 mod pages;
 pub mod router;
 
@@ -108,6 +109,14 @@ impl Framework {
         }
     }
 
+    /// Checkpoints the database so that its main file alone holds every committed write, and
+    /// closes the idle connections: call once the server has stopped.
+    pub fn close(&self) {
+        if let Err(e) = self.db.close() {
+            log::error!("closing the database: {e}");
+        }
+    }
+
     /// The route table.
     pub fn router(&self) -> &Router {
         &self.router
@@ -123,10 +132,19 @@ impl Framework {
             Lookup::MethodNotAllowed(allow) => return Err(Error::MethodNotAllowed { allow }),
         };
         let safe = matches!(req.method.as_str(), "GET" | "HEAD" | "OPTIONS");
-        if !safe && !same_origin(req) {
-            return Err(Error::Forbidden(
-                "This form was sent from another site.".into(),
-            ));
+        if !safe {
+            if let Err(cross) = origin::check_same_origin(req) {
+                log::warn!(
+                    "refused {} {}: sent from {}, this site is {}",
+                    req.method,
+                    req.target,
+                    cross.from,
+                    cross.site
+                );
+                return Err(Error::Forbidden(
+                    "This form was sent from another site.".into(),
+                ));
+            }
         }
         let cx = Ctx {
             req,
@@ -185,26 +203,6 @@ pub fn load_templates(dir: &Path) -> Result<tera::Tera, String> {
     let glob = format!("{}/**/*.html", dir.display());
     tera::Tera::new(&glob)
         .map_err(|e| format!("templates in {}: {}", dir.display(), Error::Template(e)))
-}
-
-/// Whether a state-changing request comes from this site: its `Origin` (or, lacking that,
-/// `Referer`) names the host the request was sent to. A request with neither (curl, a script)
-/// passes: browsers always send one of them on cross-site form posts.
-fn same_origin(req: &Request) -> bool {
-    let source = match req.header("Origin").or_else(|| req.header("Referer")) {
-        Some(s) => s.trim(),
-        None => return true,
-    };
-    let Some(host) = req.header("Host") else {
-        return false;
-    };
-    let authority = source
-        .split_once("://")
-        .map(|(_, rest)| rest.split(['/', '?', '#']).next().unwrap_or_default());
-    match authority {
-        Some(a) => a.eq_ignore_ascii_case(host.trim()),
-        None => false,
-    }
 }
 
 #[cfg(test)]

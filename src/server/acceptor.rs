@@ -5,12 +5,14 @@
 //! that someone is always accepting.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
-use super::{connection, reject_busy, Deregister, LiveConnection, Shared};
+use super::activity::{Activity, Reclaim};
+use super::live::{Admission, LiveConnection};
+use super::{connection, reject_busy, Deregister, Shared};
 use crate::http::App;
 
 /// Stack size of a connection thread. A request's path through the server and the app needs
@@ -90,30 +92,36 @@ impl Acceptors {
         }
     }
 
-    /// Serves one connection on this thread, or answers 503 past the connection cap.
+    /// Serves one connection on this thread once it is admitted under the caps (which may
+    /// close an idle or slow connection to make room), or answers 503.
     fn serve(&self, stream: TcpStream, peer: SocketAddr) {
+        let accepted = Instant::now();
         let shared = &*self.shared;
         let _ = stream.set_nodelay(true);
         let stream = Arc::new(stream);
-        let idle = Arc::new(AtomicBool::new(true));
+        let activity = Arc::new(Activity::new());
         let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
-        {
-            let mut live = shared.live();
-            if live.len() >= shared.config.max_connections {
-                drop(live);
-                log::warn!("{peer}: connection cap reached, answering 503");
+        let conn = LiveConnection {
+            stream: stream.clone(),
+            activity: activity.clone(),
+            peer,
+        };
+        match shared.admit(id, &conn) {
+            Admission::Full(cap) => {
+                log::warn!("{peer}: {cap} reached and no connection to reclaim, answering 503");
                 reject_busy(&stream);
                 return;
             }
-            live.insert(
-                id,
-                LiveConnection {
-                    stream: stream.clone(),
-                    idle: idle.clone(),
-                },
-            );
+            Admission::In(reclaimed) => {
+                for (victim, why) in reclaimed {
+                    match why {
+                        Reclaim::Idle => log::debug!("{victim}: idle, closed to make room"),
+                        Reclaim::Slow => log::info!("{victim}: too slow, closed to make room"),
+                    }
+                }
+            }
         }
         let _guard = Deregister { shared, id };
-        connection::serve(&stream, peer, shared, &*self.app, &idle);
+        connection::serve(&stream, peer, shared, &*self.app, &activity, accepted);
     }
 }

@@ -24,11 +24,6 @@ pub fn with_now<R>(f: impl FnOnce(&str) -> R) -> R {
     })
 }
 
-/// The current time as an owned IMF-fixdate.
-pub fn now() -> String {
-    with_now(str::to_string)
-}
-
 /// An IMF-fixdate rewritten in the Common Log Format: `06/Nov/1994:08:49:37 +0000`.
 pub fn clf(imf: &str) -> String {
     let parts: Vec<&str> = imf.split(' ').collect();
@@ -52,7 +47,7 @@ mod tests {
 
     #[test]
     fn now_is_an_imf_fixdate() {
-        let s = now();
+        let s = with_now(str::to_string);
         assert!(httpdate::parse_http_date(&s).is_ok(), "{s}");
     }
 }

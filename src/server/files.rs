@@ -77,7 +77,7 @@ pub(crate) fn serve(
     match req.method.as_str() {
         "GET" | "HEAD" => {}
         "OPTIONS" => return Response::new(204).with_header("Allow", ALLOW),
-        _ => return Response::error_page(501).with_header("Allow", ALLOW),
+        _ => return Response::error_page(405).with_header("Allow", ALLOW),
     }
     match cache.lookup(root, req.raw_path()) {
         Lookup::File(entry) => serve_file(req, &entry, cache_control),

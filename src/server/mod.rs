@@ -5,14 +5,18 @@
 
 mod acceptor;
 mod access_log;
+mod activity;
+mod body;
 mod connection;
 mod date;
 mod file_cache;
 pub mod files;
+mod head;
+mod live;
 mod request;
 mod response;
+mod sender;
 
-use std::collections::HashMap;
 use std::fmt;
 use std::io::{self, Write};
 use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
@@ -21,7 +25,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::http::App;
+use crate::http::{App, Response};
+use live::{Caps, LiveSet};
 
 /// The most header fields any configuration may allow (the parser's array is this long).
 pub const MAX_HEADERS_CEILING: usize = 256;
@@ -31,12 +36,30 @@ pub const MAX_HEADERS_CEILING: usize = 256;
 pub struct ServerConfig {
     /// Folder whose files are served as they are.
     pub static_dir: PathBuf,
-    /// Live connections at most; past this, new ones get a 503.
+    /// Live connections at most; past this, room is reclaimed from idle or slow connections,
+    /// and new ones get a 503 only when there is none to reclaim.
     pub max_connections: usize,
-    /// Time a client has to send a whole request head (and each piece of a body).
+    /// Live connections from one client address at most; 0 for no limit.
+    pub max_connections_per_ip: usize,
+    /// Pending connections the kernel queues for `accept` on each listener.
+    pub listen_backlog: u32,
+    /// Time a client has to send a whole request head: from the connection's start for its
+    /// first request, from the first byte for later ones.
     pub header_timeout: Duration,
-    /// Time an idle keep-alive connection stays open.
+    /// Time an idle keep-alive connection stays open waiting for the next request.
     pub idle_timeout: Duration,
+    /// Time for the first bytes of a request body ...
+    pub body_timeout: Duration,
+    /// ... and then one more second for every this many bytes received (0: no minimum).
+    pub body_min_rate: u64,
+    /// A response that makes no progress for this long is abandoned ...
+    pub send_timeout: Duration,
+    /// ... and so is one that averages fewer bytes per second than this after that grace
+    /// (0: no minimum).
+    pub send_min_rate: u64,
+    /// How long the server drains what a client still sends after its last response before
+    /// closing (the lingering close), in all.
+    pub linger_timeout: Duration,
     /// Largest request head (request line plus header fields) in bytes.
     pub max_head_bytes: usize,
     /// Most header fields in one request.
@@ -72,13 +95,6 @@ impl fmt::Display for BindError {
 
 impl std::error::Error for BindError {}
 
-/// One live connection, as the shutdown code sees it.
-pub(crate) struct LiveConnection {
-    pub(crate) stream: Arc<TcpStream>,
-    /// True while the connection waits for a new request with nothing buffered.
-    pub(crate) idle: Arc<AtomicBool>,
-}
-
 /// State shared by the accept loops and every connection thread.
 pub(crate) struct Shared {
     pub(crate) config: ServerConfig,
@@ -89,15 +105,69 @@ pub(crate) struct Shared {
     pub(crate) shutting_down: AtomicBool,
     /// Ids for the live set, shared by all listeners.
     pub(crate) next_id: AtomicU64,
-    live: Mutex<HashMap<u64, LiveConnection>>,
+    live: Mutex<LiveSet>,
     /// Signalled when shutdown begins, and during shutdown when a connection ends.
     changed: Condvar,
 }
 
 impl Shared {
-    pub(crate) fn live(&self) -> MutexGuard<'_, HashMap<u64, LiveConnection>> {
-        // A poisoned lock only means a thread panicked while holding it; the map is still sound.
+    pub(crate) fn live(&self) -> MutexGuard<'_, LiveSet> {
+        // A poisoned lock only means a thread panicked while holding it; the set is still sound.
         self.live.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// The caps new connections are admitted under.
+    pub(crate) fn caps(&self) -> Caps {
+        Caps {
+            total: self.config.max_connections,
+            per_ip: self.config.max_connections_per_ip,
+            min_rate: self.config.body_min_rate,
+        }
+    }
+}
+
+impl Shared {
+    /// Admits a new connection, reclaiming room where a cap is reached and, if there is none
+    /// to reclaim, waiting up to `ADMIT_WAIT` in a first-come first-served queue for some
+    /// (slow connections ripen, others end). `Full` means the client should be refused.
+    pub(crate) fn admit(&self, id: u64, conn: &live::LiveConnection) -> live::Admission {
+        let caps = self.caps();
+        let mut live = self.live();
+        if live.queue.is_empty() {
+            match live.admit(id, conn, caps) {
+                live::Admission::Full(_) if live.may_wait(caps) => {}
+                admitted_or_refused => return admitted_or_refused,
+            }
+        } else if !live.may_wait(caps) {
+            return live::Admission::Full("connection cap (and the queue for room)");
+        }
+        let deadline = Instant::now() + live::ADMIT_WAIT;
+        let me = Arc::new(Condvar::new());
+        live.queue.push_back((id, me.clone()));
+        let outcome = loop {
+            let now = Instant::now();
+            let give_up = now >= deadline || self.shutting_down.load(Ordering::SeqCst);
+            let wait = if live.is_next(id) {
+                match live.admit(id, conn, caps) {
+                    live::Admission::Full(cap) if give_up => break live::Admission::Full(cap),
+                    live::Admission::Full(_) => {}
+                    admitted => break admitted,
+                }
+                // Connections that end wake the first in line; slow ones ripen unannounced.
+                (deadline - now).min(Duration::from_millis(20))
+            } else if give_up {
+                break live::Admission::Full("connection cap (waited in the queue for room)");
+            } else {
+                deadline - now
+            };
+            live = me
+                .wait_timeout(live, wait)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        };
+        live.queue.retain(|(queued, _)| *queued != id);
+        live.wake_next();
+        outcome
     }
 }
 
@@ -134,7 +204,7 @@ impl Server {
         let mut attempt = 0;
         let listeners = loop {
             attempt += 1;
-            match bind_all(addrs) {
+            match bind_all(addrs, config.listen_backlog) {
                 Err(BindError::AddrInUse(_)) if any_port && attempt < 8 => continue,
                 other => break other?,
             }
@@ -147,7 +217,7 @@ impl Server {
                 files: file_cache::FileCache::default(),
                 shutting_down: AtomicBool::new(false),
                 next_id: AtomicU64::new(0),
-                live: Mutex::new(HashMap::new()),
+                live: Mutex::new(LiveSet::default()),
                 changed: Condvar::new(),
             }),
         })
@@ -198,11 +268,7 @@ impl Server {
         // response, which carries `Connection: close`.
         let deadline = Instant::now() + shared.config.shutdown_grace;
         let mut live = shared.live();
-        for conn in live.values() {
-            if conn.idle.load(Ordering::SeqCst) {
-                let _ = conn.stream.shutdown(Shutdown::Read);
-            }
-        }
+        live.close_waiting();
         while !live.is_empty() {
             let now = Instant::now();
             if now >= deadline {
@@ -210,9 +276,7 @@ impl Server {
                     "grace period over; dropping {} connection(s) still busy",
                     live.len()
                 );
-                for conn in live.values() {
-                    let _ = conn.stream.shutdown(Shutdown::Both);
-                }
+                live.close_all();
                 break;
             }
             live = shared
@@ -225,8 +289,10 @@ impl Server {
     }
 }
 
-/// Binds every address, the later ones on the first one's port when they ask for port 0.
-fn bind_all(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, BindError> {
+/// Binds every address, the later ones on the first one's port when they ask for port 0, and
+/// sets each one's accept queue to `backlog` (the standard library's fixed 128 overflows when
+/// hundreds of clients connect at once, and the kernel then drops their SYNs for seconds).
+fn bind_all(addrs: &[SocketAddr], backlog: u32) -> Result<Vec<TcpListener>, BindError> {
     let mut listeners: Vec<TcpListener> = Vec::new();
     for addr in addrs {
         let mut addr = *addr;
@@ -240,7 +306,12 @@ fn bind_all(addrs: &[SocketAddr]) -> Result<Vec<TcpListener>, BindError> {
                 );
             }
         }
-        match TcpListener::bind(addr) {
+        let bound = TcpListener::bind(addr).and_then(|l| {
+            // Listening again on a listening socket only changes its backlog.
+            rustix::net::listen(&l, backlog.min(i32::MAX as u32) as i32)?;
+            Ok(l)
+        });
+        match bound {
             Ok(l) => listeners.push(l),
             Err(e) if e.kind() == io::ErrorKind::AddrInUse => {
                 return Err(BindError::AddrInUse(addr))
@@ -263,7 +334,8 @@ pub(crate) struct Deregister<'a> {
 impl Drop for Deregister<'_> {
     fn drop(&mut self) {
         let mut live = self.shared.live();
-        live.remove(&self.id);
+        live.remove(self.id);
+        live.wake_next();
         // Only the shutdown code waits for connections to end; waking it on every connection
         // otherwise would cost two context switches each.
         if self.shared.shutting_down.load(Ordering::SeqCst) {
@@ -274,17 +346,13 @@ impl Drop for Deregister<'_> {
 
 /// Answers a connection the server has no room for, without giving it a thread.
 pub(crate) fn reject_busy(stream: &TcpStream) {
-    let body =
-        "<!DOCTYPE html>\n<title>503 Service Unavailable</title><h1>503 Service Unavailable</h1>\n";
-    let msg = format!(
-        "HTTP/1.1 503 Service Unavailable\r\nServer: miniweb\r\nDate: {}\r\nRetry-After: 1\r\n\
-         Content-Type: text/html; charset=utf-8\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        date::now(),
-        body.len()
-    );
-    // Never let a slow client hold up the accept loop.
+    let resp = Response::error_page(503).with_header("Retry-After", "1");
+    let mut out = Vec::with_capacity(512);
+    response::write_head(&mut out, &resp, Some("close"));
+    out.extend_from_slice(resp.body.as_bytes().unwrap_or_default());
+    // One attempt, never blocking: a slow client must not hold up the accept loop.
     let _ = stream.set_nonblocking(true);
-    let _ = (&*stream).write_all(msg.as_bytes());
+    let _ = (&*stream).write(&out);
     let _ = stream.shutdown(Shutdown::Write);
 }
 

@@ -1,30 +1,45 @@
 //! Writing a response: the status line and the server's framing headers, then the body in as
-//! few syscalls as it takes (one `write` for small bodies, `sendfile` for files).
+//! few syscalls as it takes (one `write` for small bodies, `sendfile` for files). Every write
+//! goes through the [`Sender`], which holds the send deadlines.
 
 use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
-use std::net::TcpStream;
 
 use super::date;
+use super::head::is_token;
+use super::sender::Sender;
 use crate::http::{reason, Body, Request, Response, Version};
 
 /// Bodies up to this size are copied behind the head and sent with one `write`.
 const COALESCE_LIMIT: usize = 16 * 1024;
+/// Bytes handed to one `sendfile` call: small enough that progress is seen between calls.
+const SENDFILE_CHUNK: usize = 1 << 20;
 
 /// What was sent of a response.
 pub(crate) struct Written {
+    /// Body bytes that went out, however the response ended.
     pub body_bytes: u64,
-    /// False when a file body ended early, which leaves the framing broken.
-    pub complete: bool,
+    /// `Ok(true)` when the whole response went out; `Ok(false)` when a file body ended early
+    /// (it shrank), which leaves the framing broken; `Err` when sending failed.
+    pub outcome: io::Result<bool>,
 }
 
-/// Writes `resp` with the server's framing headers. HEAD, 204 and 304 get no body.
+/// Writes `resp` with the server's framing headers. HEAD, 204 and 304 get no body. A response
+/// whose status or headers cannot be written safely becomes a 500 first.
 pub(crate) fn write_response(
-    stream: &TcpStream,
+    sender: &mut Sender<'_>,
     req: &Request,
     resp: &mut Response,
     keep_alive: bool,
     out: &mut Vec<u8>,
-) -> io::Result<Written> {
+) -> Written {
+    if let Err(why) = check_response(resp) {
+        log::error!(
+            "{} {}: the app's response {why}; answering 500",
+            req.method,
+            req.target
+        );
+        *resp = Response::error_page(500);
+    }
     let send_body = !is_bodiless(resp.status) && req.method != "HEAD";
     if is_bodiless(resp.status) {
         resp.body = Body::Empty;
@@ -35,36 +50,48 @@ pub(crate) fn write_response(
         Some("close")
     };
     write_head(out, resp, close_token);
-    let mut stream = stream;
-    let len = resp.body.len();
-    if !send_body {
-        stream.write_all(out)?;
-        return Ok(Written {
-            body_bytes: 0,
-            complete: true,
-        });
-    }
-    match &mut resp.body {
-        Body::Empty | Body::Bytes(_) | Body::Shared(_) => {
-            write_two(&mut stream, out, resp.body.as_bytes().unwrap_or_default())?
+    let head_len = out.len() as u64;
+    sender.begin();
+    let outcome = if !send_body {
+        sender.write_all(out).map(|()| true)
+    } else {
+        match &mut resp.body {
+            Body::Empty | Body::Bytes(_) | Body::Shared(_) => {
+                write_two(sender, out, resp.body.as_bytes().unwrap_or_default()).map(|()| true)
+            }
+            Body::File { file, start, len } => {
+                send_file(sender, out, file, *start, *len).map(|sent| sent == *len)
+            }
         }
-        Body::File { file, start, len } => {
-            let sent = send_file(&mut stream, out, file, *start, *len)?;
-            return Ok(Written {
-                body_bytes: sent,
-                complete: sent == *len,
-            });
-        }
+    };
+    Written {
+        body_bytes: sender.sent().saturating_sub(head_len),
+        outcome,
     }
-    Ok(Written {
-        body_bytes: len,
-        complete: true,
-    })
 }
 
 /// Whether a status never carries a body (RFC 9110: 1xx, 204, 304).
 fn is_bodiless(status: u16) -> bool {
     status < 200 || status == 204 || status == 304
+}
+
+/// Refuses what would corrupt the response or let an app inject one: a status outside
+/// 100-999, a header name that is not a token, a value with CR, LF or NUL.
+fn check_response(resp: &Response) -> Result<(), String> {
+    if !(100..=999).contains(&resp.status) {
+        return Err(format!("has status {}", resp.status));
+    }
+    for (name, value) in resp.headers.iter() {
+        if !is_token(name) {
+            return Err(format!("has a header name that is not a token: {name:?}"));
+        }
+        if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+            return Err(format!(
+                "sets {name} to a value with CR, LF or NUL: {value:?}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Serialises the status line and headers into `out`.
@@ -109,22 +136,12 @@ fn is_framing_header(name: &str) -> bool {
 }
 
 /// Sends head and body, with one `write` when the body is small.
-fn write_two(stream: &mut &TcpStream, head: &mut Vec<u8>, body: &[u8]) -> io::Result<()> {
+fn write_two(sender: &mut Sender<'_>, head: &mut Vec<u8>, body: &[u8]) -> io::Result<()> {
     if body.len() <= COALESCE_LIMIT {
         head.extend_from_slice(body);
-        return stream.write_all(head);
+        return sender.write_all(head);
     }
-    let mut bufs = [IoSlice::new(head), IoSlice::new(body)];
-    let mut bufs: &mut [IoSlice<'_>] = &mut bufs;
-    while !bufs.is_empty() {
-        match stream.write_vectored(bufs) {
-            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
-            Ok(n) => IoSlice::advance_slices(&mut bufs, n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(())
+    sender.write_all_vectored(&mut [IoSlice::new(head), IoSlice::new(body)])
 }
 
 /// Sends the head, then `len` bytes of `file` from `start`, without holding the file in
@@ -134,7 +151,7 @@ fn write_two(stream: &mut &TcpStream, head: &mut Vec<u8>, body: &[u8]) -> io::Re
 /// from the page cache and fills the first packet; elsewhere (or where `sendfile` refuses the
 /// file) it falls back to a plain copy.
 fn send_file(
-    stream: &mut &TcpStream,
+    sender: &mut Sender<'_>,
     head: &[u8],
     file: &mut std::fs::File,
     start: u64,
@@ -142,52 +159,82 @@ fn send_file(
 ) -> io::Result<u64> {
     #[cfg(target_os = "linux")]
     {
-        use rustix::io::Errno;
-        use rustix::net::SendFlags;
-
-        let more = if len > 0 {
-            SendFlags::MORE
+        if len > 0 {
+            sender.write_all_more(head)?;
         } else {
-            SendFlags::empty()
-        };
-        let mut sent_head = 0;
-        while sent_head < head.len() {
-            match rustix::net::send(*stream, &head[sent_head..], more) {
-                Ok(n) => sent_head += n,
-                Err(Errno::INTR) => {}
-                Err(e) => return Err(e.into()),
-            }
+            sender.write_all(head)?;
         }
         let end = start + len;
         let mut offset = start;
         while offset < end {
-            let chunk = (end - offset).min(1 << 30) as usize;
-            match rustix::fs::sendfile(*stream, &*file, Some(&mut offset), chunk) {
+            let chunk = (end - offset).min(SENDFILE_CHUNK as u64) as usize;
+            match sender.sendfile(file, &mut offset, chunk) {
                 Ok(0) => break,
                 Ok(_) => {}
-                Err(Errno::INTR) => {}
-                Err(Errno::INVAL | Errno::NOSYS) if offset == start => {
-                    return copy_file(stream, file, start, len);
+                Err(e)
+                    if offset == start
+                        && matches!(
+                            rustix::io::Errno::from_io_error(&e),
+                            Some(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS)
+                        ) =>
+                {
+                    return copy_file(sender, file, start, len);
                 }
-                Err(e) => return Err(e.into()),
+                Err(e) => return Err(e),
             }
         }
         Ok(offset - start)
     }
     #[cfg(not(target_os = "linux"))]
     {
-        stream.write_all(head)?;
-        copy_file(stream, file, start, len)
+        sender.write_all(head)?;
+        copy_file(sender, file, start, len)
     }
 }
 
 /// The portable way: seek and copy through a buffer.
 fn copy_file(
-    stream: &mut &TcpStream,
+    sender: &mut Sender<'_>,
     file: &mut std::fs::File,
     start: u64,
     len: u64,
 ) -> io::Result<u64> {
     file.seek(SeekFrom::Start(start))?;
-    io::copy(&mut file.take(len), stream)
+    let mut buf = vec![0u8; 64 * 1024];
+    let mut file = file.take(len);
+    let mut copied = 0;
+    loop {
+        let n = match file.read(&mut buf) {
+            Ok(0) => return Ok(copied),
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        sender.write_all(&buf[..n])?;
+        copied += n as u64;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unsafe_statuses_and_headers_are_refused() {
+        let ok = Response::new(200).with_header("X-Fine", "a b\tc");
+        assert!(check_response(&ok).is_ok());
+        let bad = [
+            Response::new(200).with_header("X-Evil", "a\r\nSet-Cookie: x=1"),
+            Response::new(200).with_header("X-Evil", "a\nb"),
+            Response::new(200).with_header("X-Evil", "a\0b"),
+            Response::new(200).with_header("Bad Name", "v"),
+            Response::new(200).with_header("Bad:Name", "v"),
+            Response::new(200).with_header("", "v"),
+            Response::new(1000),
+            Response::new(42),
+        ];
+        for resp in &bad {
+            assert!(check_response(resp).is_err(), "{resp:?}");
+        }
+    }
 }

@@ -87,10 +87,16 @@ impl Site {
         let sink = log.clone();
         thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                if let Some(rest) = line.split("listening on http://").nth(1) {
-                    let _ = tx.send(rest.trim().to_string());
-                }
+                // Stored before the address is handed over, so that a test that has the
+                // address also finds the line in the log.
+                let addr = line
+                    .split("listening on http://")
+                    .nth(1)
+                    .map(|rest| rest.trim().to_string());
                 sink.lock().unwrap().push(line);
+                if let Some(addr) = addr {
+                    let _ = tx.send(addr);
+                }
             }
         });
         match rx.recv_timeout(Duration::from_secs(20)) {
@@ -141,6 +147,20 @@ impl Site {
     /// Every log line so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")
+    }
+
+    /// Waits until a log line contains `needle`, at most `limit`; false if none did.
+    pub fn wait_for_log(&self, needle: &str, limit: Duration) -> bool {
+        let deadline = Instant::now() + limit;
+        loop {
+            if self.log.lock().unwrap().iter().any(|l| l.contains(needle)) {
+                return true;
+            }
+            if Instant::now() >= deadline {
+                return false;
+            }
+            thread::sleep(Duration::from_millis(10));
+        }
     }
 
     /// Sends SIGTERM.
@@ -209,8 +229,15 @@ pub fn test_config(root: &Path) -> ServerConfig {
     ServerConfig {
         static_dir: root.to_path_buf(),
         max_connections: 64,
+        max_connections_per_ip: 0,
+        listen_backlog: 1024,
         header_timeout: Duration::from_secs(2),
         idle_timeout: Duration::from_secs(2),
+        body_timeout: Duration::from_secs(2),
+        body_min_rate: 500,
+        send_timeout: Duration::from_secs(2),
+        send_min_rate: 1024,
+        linger_timeout: Duration::from_secs(2),
         max_head_bytes: 4096,
         max_headers: 20,
         max_body_bytes: 64 * 1024,
@@ -388,6 +415,32 @@ impl Client {
         }
         resp.body = self.buf.drain(..len).collect();
         resp
+    }
+
+    /// Reads until the server closes the connection (EOF or a reset), at most `limit`: the
+    /// bytes that came (after any already buffered), or `None` if it was still open.
+    pub fn read_to_close(&mut self, limit: Duration) -> Option<Vec<u8>> {
+        let deadline = Instant::now() + limit;
+        let mut got = std::mem::take(&mut self.buf);
+        let mut b = vec![0u8; 1 << 16];
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            self.stream.set_read_timeout(Some(left)).unwrap();
+            match self.stream.read(&mut b) {
+                Ok(0) => return Some(got),
+                Ok(n) => got.extend_from_slice(&b[..n]),
+                Err(e)
+                    if e.kind() == std::io::ErrorKind::WouldBlock
+                        || e.kind() == std::io::ErrorKind::TimedOut =>
+                {
+                    return None
+                }
+                Err(_) => return Some(got),
+            }
+        }
     }
 
     /// Whether the server has closed the connection (reads EOF or a reset) within `limit`.

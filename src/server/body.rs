@@ -1,0 +1,292 @@
+//! Reading a request body by its framing (Content-Length or chunked), de-chunked, within the
+//! size limit and the body deadline.
+//!
+//! The deadline is Apache's `RequestReadTimeout body=...,MinRate=...`: `body_timeout` for the
+//! first bytes, then one more second for every `body_min_rate` bytes received. A client that
+//! sends one byte every few seconds runs out of time however long its body claims to be.
+
+use std::time::{Duration, Instant};
+
+use super::activity::Phase;
+use super::head::{is_tchar, is_token, Framing, ReadError};
+use super::request::{is_timeout, RequestReader};
+
+/// Longest chunk-size line or trailer line accepted in a chunked body.
+const MAX_CHUNK_LINE: usize = 4096;
+/// Most hex digits in a chunk size; 16 already exceed any body limit.
+const MAX_CHUNK_DIGITS: usize = 16;
+
+/// The body deadline as it moves with what has arrived.
+struct BodyClock {
+    started: Instant,
+    grace: Duration,
+    min_rate: u64,
+    received: u64,
+}
+
+impl BodyClock {
+    fn deadline(&self) -> Instant {
+        let earned = if self.min_rate == 0 {
+            Duration::MAX
+        } else {
+            Duration::from_secs_f64(self.received as f64 / self.min_rate as f64)
+        };
+        self.started
+            .checked_add(self.grace.saturating_add(earned))
+            .unwrap_or(self.started + Duration::from_secs(86_400 * 365))
+    }
+}
+
+impl RequestReader<'_> {
+    /// Reads the body that `framing` announces, de-chunked, at most `max_body_bytes`.
+    pub fn read_body(&mut self, framing: &Framing) -> Result<Vec<u8>, ReadError> {
+        self.activity.enter(Phase::Body);
+        self.activity.progress(self.data().len());
+        let mut clock = BodyClock {
+            started: Instant::now(),
+            grace: self.config.body_timeout,
+            min_rate: self.config.body_min_rate,
+            received: self.data().len() as u64,
+        };
+        match *framing {
+            Framing::None => Ok(Vec::new()),
+            Framing::Length(n) => {
+                if n > self.config.max_body_bytes {
+                    return Err(ReadError::Reject(413, "body larger than the limit"));
+                }
+                let n = n as usize;
+                self.need(n, &mut clock)?;
+                let body = self.data()[..n].to_vec();
+                self.consume(n);
+                Ok(body)
+            }
+            Framing::Chunked => self.read_chunked(&mut clock),
+        }
+    }
+
+    fn read_chunked(&mut self, clock: &mut BodyClock) -> Result<Vec<u8>, ReadError> {
+        let mut body = Vec::new();
+        loop {
+            let line = self.line(clock)?;
+            let size = parse_chunk_line(&line)
+                .ok_or(ReadError::Reject(400, "malformed chunk size line"))?;
+            if size == 0 {
+                // Trailer fields are checked and dropped; an empty line ends the message.
+                let mut trailer_bytes = 0;
+                loop {
+                    let line = self.line(clock)?;
+                    if line.is_empty() {
+                        return Ok(body);
+                    }
+                    if !is_field_line(&line) {
+                        return Err(ReadError::Reject(400, "malformed trailer field"));
+                    }
+                    trailer_bytes += line.len();
+                    if trailer_bytes > self.config.max_head_bytes {
+                        return Err(ReadError::Reject(431, "trailer fields too large"));
+                    }
+                }
+            }
+            if body.len() as u64 + size > self.config.max_body_bytes {
+                return Err(ReadError::Reject(413, "body larger than the limit"));
+            }
+            let size = size as usize;
+            self.need(size + 2, clock)?;
+            if &self.data()[size..size + 2] != b"\r\n" {
+                return Err(ReadError::Reject(400, "chunk not followed by CRLF"));
+            }
+            body.extend_from_slice(&self.data()[..size]);
+            self.consume(size + 2);
+        }
+    }
+
+    /// One CRLF-terminated line of a chunked body, without the CRLF. A bare LF is an error at
+    /// once rather than a wait for a CRLF that a confused peer will never send.
+    fn line(&mut self, clock: &mut BodyClock) -> Result<Vec<u8>, ReadError> {
+        let mut searched = 0;
+        loop {
+            if let Some(i) = self.data()[searched..]
+                .windows(2)
+                .position(|w| w == b"\r\n")
+            {
+                let end = searched + i;
+                let line = self.data()[..end].to_vec();
+                self.consume(end + 2);
+                return Ok(line);
+            }
+            if self.data().contains(&b'\n') {
+                return Err(ReadError::Reject(400, "bare LF in a chunked body"));
+            }
+            searched = self.data().len().saturating_sub(1);
+            if self.data().len() > MAX_CHUNK_LINE {
+                return Err(ReadError::Reject(400, "chunk line too long"));
+            }
+            self.fill_body(clock)?;
+        }
+    }
+
+    /// Ensures at least `n` bytes are buffered.
+    fn need(&mut self, n: usize, clock: &mut BodyClock) -> Result<(), ReadError> {
+        while self.data().len() < n {
+            self.fill_body(clock)?;
+        }
+        Ok(())
+    }
+
+    /// One read of the body before its deadline; past the deadline it is a 408.
+    fn fill_body(&mut self, clock: &mut BodyClock) -> Result<(), ReadError> {
+        match self.fill_until(clock.deadline()) {
+            Ok(0) => Err(ReadError::Closed),
+            Ok(n) => {
+                clock.received += n as u64;
+                Ok(())
+            }
+            Err(e) if is_timeout(&e) => Err(ReadError::Reject(408, "body not received in time")),
+            Err(_) => Err(ReadError::Closed),
+        }
+    }
+}
+
+/// The size of a chunk from its line (RFC 9112, section 7.1):
+/// `1*HEXDIG *( BWS ";" BWS token [ BWS "=" BWS ( token / quoted-string ) ] )`.
+/// `None` for anything else: a sign, `0x`, spaces around the size without an extension,
+/// control bytes, more than `MAX_CHUNK_DIGITS` digits.
+fn parse_chunk_line(line: &[u8]) -> Option<u64> {
+    let digits = line.iter().take_while(|b| b.is_ascii_hexdigit()).count();
+    if digits == 0 || digits > MAX_CHUNK_DIGITS {
+        return None;
+    }
+    let text = std::str::from_utf8(&line[..digits]).ok()?;
+    let size = u64::from_str_radix(text, 16).ok()?;
+    let mut rest = &line[digits..];
+    let bws = |s: &mut &[u8]| {
+        while let [b' ' | b'\t', tail @ ..] = *s {
+            *s = tail;
+        }
+    };
+    while !rest.is_empty() {
+        bws(&mut rest);
+        rest = rest.strip_prefix(b";")?;
+        bws(&mut rest);
+        rest = skip_token(rest)?;
+        let mut after = rest;
+        bws(&mut after);
+        if let Some(value) = after.strip_prefix(b"=") {
+            let mut value = value;
+            bws(&mut value);
+            rest = match value.first() {
+                Some(b'"') => skip_quoted(value)?,
+                _ => skip_token(value)?,
+            };
+        }
+    }
+    Some(size)
+}
+
+/// The rest after a non-empty token at the start of `s`.
+fn skip_token(s: &[u8]) -> Option<&[u8]> {
+    let n = s.iter().take_while(|&&b| is_tchar(b)).count();
+    (n > 0).then(|| &s[n..])
+}
+
+/// The rest after a quoted-string at the start of `s` (which begins with `"`).
+fn skip_quoted(s: &[u8]) -> Option<&[u8]> {
+    let mut i = 1;
+    while i < s.len() {
+        match s[i] {
+            b'"' => return Some(&s[i + 1..]),
+            b'\\' => {
+                let next = *s.get(i + 1)?;
+                if next != b'\t' && (next < 0x20 || next == 0x7f) {
+                    return None;
+                }
+                i += 2;
+            }
+            b'\t' => i += 1,
+            b if b < 0x20 || b == 0x7f => return None,
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// `field-name ":" OWS field-value OWS`, with no control byte but HTAB in the value.
+fn is_field_line(line: &[u8]) -> bool {
+    let Some(colon) = line.iter().position(|&b| b == b':') else {
+        return false;
+    };
+    let name_ok = std::str::from_utf8(&line[..colon]).is_ok_and(is_token);
+    name_ok
+        && line[colon + 1..]
+            .iter()
+            .all(|&b| b == b'\t' || (b >= 0x20 && b != 0x7f))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunk_lines_follow_the_grammar() {
+        let good: &[(&[u8], u64)] = &[
+            (b"0", 0),
+            (b"5", 5),
+            (b"1A", 26),
+            (b"1a", 26),
+            (b"0005", 5),
+            (b"ffffffffffffffff", u64::MAX),
+            (b"5;ext", 5),
+            (b"5;ext=1", 5),
+            (b"5 ; ext = val", 5),
+            (b"5;a=1;b;c=\"q \\\" uoted\"", 5),
+            (b"5;e=\"\"", 5),
+        ];
+        for (line, size) in good {
+            assert_eq!(
+                parse_chunk_line(line),
+                Some(*size),
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+        let bad: &[&[u8]] = &[
+            b"",
+            b" 5",
+            b"5 ",
+            b"\t5",
+            b"+5",
+            b"-5",
+            b"0x5",
+            b"5g",
+            b"1ffffffffffffffff",
+            b"5;",
+            b"5;=v",
+            b"5;e=",
+            b"5;e=\"open",
+            b"5;e=v w",
+            b"5;e\rx",
+            b"5\r",
+            b"5;e=\"a\rb\"",
+            b"5;e\0",
+            b"5,6",
+        ];
+        for line in bad {
+            assert_eq!(
+                parse_chunk_line(line),
+                None,
+                "{}",
+                String::from_utf8_lossy(line)
+            );
+        }
+    }
+
+    #[test]
+    fn trailer_lines_are_fields() {
+        assert!(is_field_line(b"X-Sum: abc"));
+        assert!(is_field_line(b"X-Sum:"));
+        assert!(!is_field_line(b"no colon"));
+        assert!(!is_field_line(b"Bad Name: x"));
+        assert!(!is_field_line(b"X: a\rb"));
+        assert!(!is_field_line(b": x"));
+    }
+}
