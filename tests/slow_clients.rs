@@ -157,52 +157,73 @@ fn at_the_cap_an_idle_connection_makes_room() {
     assert_eq!(closed, 1, "the longest idle connection made room");
 }
 
-/// Opened to let the requests an app holds go on.
-type Gate = Arc<(Mutex<bool>, Condvar)>;
+/// Holds the app's `/block.html` requests until opened, counting them.
+#[derive(Default)]
+struct Gate {
+    /// (open, requests held)
+    state: Mutex<(bool, usize)>,
+    changed: Condvar,
+}
+
+impl Gate {
+    /// Waits until the app holds `n` requests (10 s at most).
+    fn wait_held(&self, n: usize) {
+        let state = self.state.lock().unwrap();
+        let (state, _) = self
+            .changed
+            .wait_timeout_while(state, Duration::from_secs(10), |s| s.1 < n)
+            .unwrap();
+        assert!(state.1 >= n, "the app holds {} of {n} requests", state.1);
+    }
+
+    fn open(&self) {
+        self.state.lock().unwrap().0 = true;
+        self.changed.notify_all();
+    }
+}
 
 /// An app whose `/block.html` waits until the gate opens (10 s at most).
-fn gated() -> (impl Fn(&Request) -> Response + Send + Sync, Gate) {
-    let gate = Arc::new((Mutex::new(false), Condvar::new()));
+fn gated() -> (impl Fn(&Request) -> Response + Send + Sync, Arc<Gate>) {
+    let gate = Arc::new(Gate::default());
     let g = gate.clone();
     let app = move |req: &Request| {
         if req.path == "/block.html" {
-            let (open, cv) = &*g;
-            let open = open.lock().unwrap();
-            let _ = cv.wait_timeout_while(open, Duration::from_secs(10), |o| !*o);
+            let mut state = g.state.lock().unwrap();
+            state.1 += 1;
+            g.changed.notify_all();
+            let _ = g
+                .changed
+                .wait_timeout_while(state, Duration::from_secs(10), |s| !s.0);
         }
         Response::text(200, "ok")
     };
     (app, gate)
 }
 
-/// Starts `n` requests to `/block.html` and waits until the app holds them all.
-fn block(s: &InProcess, n: usize) -> Vec<Client> {
-    (0..n)
+/// Starts `n` more requests to `/block.html` and waits until the app holds `total`.
+fn block(s: &InProcess, gate: &Gate, n: usize, total: usize) -> Vec<Client> {
+    let clients = (0..n)
         .map(|_| {
             let mut c = s.client();
             c.send_request("GET", "/block.html", &[], b"");
             c
         })
-        .collect()
-}
-
-fn open(gate: &(Mutex<bool>, Condvar)) {
-    *gate.0.lock().unwrap() = true;
-    gate.1.notify_all();
+        .collect();
+    gate.wait_held(total);
+    clients
 }
 
 #[test]
 fn connections_the_server_works_for_are_never_reclaimed_and_the_next_client_gets_503() {
     let (app, gate) = gated();
     let s = InProcess::start(app, |c| c.max_connections = 2);
-    let mut busy = block(&s, 2);
-    // A request sent while both are in the app: nothing can be reclaimed.
-    thread::sleep(Duration::from_millis(200));
+    // Both places are taken by requests the app is working on: nothing can be reclaimed.
+    let mut busy = block(&s, &gate, 2, 2);
     let mut extra = s.client();
     let r = extra.exchange("GET", "/extra.html", &[], b"");
     assert_eq!(r.status, 503);
     assert_eq!(r.header("Retry-After"), Some("1"));
-    open(&gate);
+    gate.open();
     for c in &mut busy {
         assert_eq!(c.read_response(false).status, 200);
     }
@@ -212,12 +233,12 @@ fn connections_the_server_works_for_are_never_reclaimed_and_the_next_client_gets
 fn a_client_waiting_for_room_gets_in_when_a_connection_ends() {
     let (app, gate) = gated();
     let s = InProcess::start(app, |c| c.max_connections = 1);
-    let mut busy = block(&s, 1);
-    thread::sleep(Duration::from_millis(200));
+    let mut busy = block(&s, &gate, 1, 1);
     let mut waiting = s.client();
     waiting.send_request("GET", "/next.html", &[("Connection", "close")], b"");
-    thread::sleep(Duration::from_millis(100));
-    open(&gate);
+    // Neither answered nor refused while it waits for room.
+    assert!(!waiting.closed_within(Duration::from_millis(300)));
+    gate.open();
     assert_eq!(busy[0].read_response(false).status, 200);
     drop(busy);
     assert_eq!(waiting.read_response(false).status, 200);
@@ -229,18 +250,16 @@ fn the_per_address_limit_reclaims_that_address_idle_connections_then_refuses() {
     let s = InProcess::start(app, |c| c.max_connections_per_ip = 2);
     let mut idle = s.client();
     assert_eq!(idle.exchange("GET", "/a.html", &[], b"").status, 200);
-    let mut busy = block(&s, 1);
+    let mut busy = block(&s, &gate, 1, 1);
     // Two from this address: the idle one goes for the third.
-    let mut third = s.client();
-    third.send_request("GET", "/block.html", &[], b"");
+    let mut third = block(&s, &gate, 1, 2);
     assert!(idle.closed_within(Duration::from_secs(2)));
     // Two busy from this address: a fourth is refused although the cap is far away.
-    thread::sleep(Duration::from_millis(200));
     let mut fourth = s.client();
     assert_eq!(fourth.exchange("GET", "/d.html", &[], b"").status, 503);
-    open(&gate);
+    gate.open();
     assert_eq!(busy[0].read_response(false).status, 200);
-    assert_eq!(third.read_response(false).status, 200);
+    assert_eq!(third[0].read_response(false).status, 200);
 }
 
 /// The ways an attacker holds a connection.

@@ -249,3 +249,35 @@ fn a_changed_or_removed_file_is_never_served_stale() {
     std::fs::remove_file(&path).unwrap();
     assert_eq!(get(&s, "/hello.txt", &[]).status, 404);
 }
+
+#[test]
+fn an_aborted_download_logs_the_bytes_actually_sent() {
+    let site = common::site();
+    // Far more than socket buffers hold; sparse, so it costs no disk.
+    let huge = std::fs::File::create(site.dir.path().join("static/huge.bin")).unwrap();
+    huge.set_len(256 << 20).unwrap();
+    let mut c = site.client();
+    c.send_request("GET", "/huge.bin", &[], b"");
+    let mut some = [0u8; 64 * 1024];
+    let mut got = 0;
+    while got < some.len() {
+        got += std::io::Read::read(&mut c.stream, &mut some[got..]).unwrap();
+    }
+    drop(c);
+    assert!(site.wait_for_log(
+        "\"GET /huge.bin HTTP/1.1\" 200 ",
+        std::time::Duration::from_secs(10)
+    ));
+    let log = site.log();
+    let line = log.lines().find(|l| l.contains("GET /huge.bin")).unwrap();
+    let bytes: u64 = line
+        .split("\" 200 ")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no byte count in {line}"));
+    assert!(
+        bytes > 0 && bytes < 256 << 20,
+        "logged {bytes} bytes for an aborted download: {line}"
+    );
+}

@@ -113,8 +113,27 @@ fn cross_site_posts_are_refused_and_change_nothing() {
         b"",
     );
     assert_eq!(r.status, 403);
+    for headers in [
+        &[("Sec-Fetch-Site", "cross-site")][..],
+        &[("Sec-Fetch-Site", "same-site"), ("Origin", "http://a.test")],
+        &[("Origin", "https://test")],
+        &[("Origin", "http://test:8080")],
+        &[("Origin", "null")],
+    ] {
+        let r = site.request("POST", "/del/000007.html", headers, b"");
+        assert_eq!(r.status, 403, "{headers:?}");
+    }
     assert_eq!(followed_codes(&site).len(), 5);
-    // The site's own form passes.
+    // A misconfigured proxy is easy to see: the log names both origins.
+    assert!(
+        site.wait_for_log(
+            "sent from http://evil.example:80, this site is http://test:80",
+            std::time::Duration::from_secs(5)
+        ),
+        "{}",
+        site.log()
+    );
+    // The site's own forms pass, by Sec-Fetch-Site or by Origin.
     let r = site.request(
         "POST",
         "/add/000036.html",
@@ -122,6 +141,39 @@ fn cross_site_posts_are_refused_and_change_nothing() {
         b"",
     );
     assert_eq!(r.status, 303);
+    let r = site.request(
+        "POST",
+        "/del/000036.html",
+        &[("Sec-Fetch-Site", "same-origin"), ("Origin", "http://test")],
+        b"",
+    );
+    assert_eq!(r.status, 303);
+}
+
+#[test]
+fn a_clean_exit_leaves_every_write_in_the_database_file_alone() {
+    let site = site();
+    assert_eq!(site.post_form("/add/000036.html", "").status, 303);
+    assert_eq!(
+        site.post_form("/update/000036.html", "note=kept").status,
+        303
+    );
+    let dir = site.stop();
+    let wal = dir.path().join("stock.db-wal");
+    let wal_len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(wal_len, 0, "the WAL was checkpointed and emptied");
+    // Only the main file, copied elsewhere, holds the writes.
+    let copy = tempfile::tempdir().unwrap();
+    std::fs::copy(dir.path().join("stock.db"), copy.path().join("stock.db")).unwrap();
+    let db = rusqlite::Connection::open(copy.path().join("stock.db")).unwrap();
+    let note: String = db
+        .query_row(
+            "SELECT f.note_info FROM focus f JOIN info i ON i.id = f.info_id WHERE i.code = '000036'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(note, "kept");
 }
 
 #[test]
