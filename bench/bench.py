@@ -178,7 +178,7 @@ def prepare(work):
     return static
 
 
-def miniweb_server(work, static, cache):
+def miniweb_server(work, static, cache, max_connections=4096):
     name = "miniweb" if cache else "miniweb (no page cache)"
     sub = os.path.join(work, "miniweb-cache" if cache else "miniweb-nocache")
     os.makedirs(sub)
@@ -188,7 +188,7 @@ def miniweb_server(work, static, cache):
         f.write(
             f'host = "127.0.0.1"\nport = {port}\nstatic_dir = "{static}"\n'
             f'templates_dir = "{ROOT}/templates"\nmigrations_dir = "{ROOT}/migrations"\n'
-            f'database = "{sub}/stock.db"\nmax_connections = 4096\n'
+            f'database = "{sub}/stock.db"\nmax_connections = {max_connections}\n'
             f'page_cache = {"true" if cache else "false"}\nlog_level = "warn"\n'
         )
     return Server(name, "miniweb", [BIN, "--config", cfg], port, env={"RUST_LOG": "warn"})

@@ -52,35 +52,28 @@ fn a_connection_that_sends_nothing_is_closed_quietly_at_the_header_timeout() {
 }
 
 #[test]
-fn a_head_sent_line_by_line_gets_408_at_its_deadline() {
+fn a_head_or_body_trickled_in_gets_408_at_its_deadline() {
+    let cases: [(&[u8], &'static [u8]); 2] = [
+        (b"GET /a.html HTTP/1.1\r\nHost: t\r\n", b"X-Slow: yes\r\n"),
+        (
+            b"POST /a.html HTTP/1.1\r\nHost: t\r\nContent-Length: 50000\r\n\r\n",
+            b"x",
+        ),
+    ];
     let s = InProcess::start(ok, short);
-    let mut c = s.client();
-    c.send(b"GET /a.html HTTP/1.1\r\nHost: t\r\n");
-    trickle(
-        &c.stream,
-        b"X-Slow: yes\r\n",
-        Duration::from_millis(200),
-        Duration::from_secs(10),
-    );
-    let r = c.read_response(false);
-    assert_eq!(r.status, 408);
-    assert!(c.read_to_close(Duration::from_secs(5)).is_some());
-}
-
-#[test]
-fn a_body_sent_byte_by_byte_gets_408_at_its_deadline() {
-    let s = InProcess::start(ok, short);
-    let mut c = s.client();
-    c.send(b"POST /a.html HTTP/1.1\r\nHost: t\r\nContent-Length: 50000\r\n\r\n");
-    trickle(
-        &c.stream,
-        b"x",
-        Duration::from_millis(200),
-        Duration::from_secs(10),
-    );
-    let r = c.read_response(false);
-    assert_eq!(r.status, 408);
-    assert!(c.read_to_close(Duration::from_secs(5)).is_some());
+    for (start, piece) in cases {
+        let mut c = s.client();
+        c.send(start);
+        trickle(
+            &c.stream,
+            piece,
+            Duration::from_millis(200),
+            Duration::from_secs(10),
+        );
+        let r = c.read_response(false);
+        assert_eq!(r.status, 408, "{}", String::from_utf8_lossy(start));
+        assert!(c.read_to_close(Duration::from_secs(5)).is_some());
+    }
 }
 
 #[test]

@@ -8,6 +8,7 @@ use std::time::UNIX_EPOCH;
 use percent_encoding::percent_decode_str;
 
 use super::file_cache::{CachedFile, FileCache, Lookup};
+use super::head::parse_digits;
 use crate::http::{etag_list_matches, Body, Request, Response};
 
 /// Methods static files answer to.
@@ -239,14 +240,8 @@ pub fn parse_range(value: &str, len: u64) -> ByteRange {
     let Some((a, b)) = spec.trim().split_once('-') else {
         return ByteRange::Full;
     };
-    let number = |s: &str| -> Option<u64> {
-        if !s.is_empty() && s.bytes().all(|c| c.is_ascii_digit()) {
-            // Digits only: overflow is the only failure, and means "past any end".
-            Some(s.parse().unwrap_or(u64::MAX))
-        } else {
-            None
-        }
-    };
+    // Overflow reads as u64::MAX, which means "past any end".
+    let number = parse_digits;
     match (a.trim(), b.trim()) {
         ("", suffix) => match number(suffix) {
             None => ByteRange::Full,
