@@ -1,5 +1,9 @@
 //! `config.toml`: every default in one file, validated before anything binds or opens.
 //! Relative paths are relative to the folder of the file that names them.
+//!
+//! Only `main` reads this module: it turns the file into the server's settings and the
+//! framework's settings, each a plain struct owned by its side, so that neither side depends
+//! on the other through the configuration.
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
@@ -8,6 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::framework::Settings;
 use crate::server::{ServerConfig, MAX_HEADERS_CEILING};
 
 /// The file looked for in the current folder when `--config` is not given.
@@ -256,6 +261,16 @@ impl Config {
             return Err(ConfigError(format!("host {:?} has no address", self.host)));
         }
         Ok(addrs)
+    }
+
+    /// The part of the settings the framework uses.
+    pub fn framework_settings(&self) -> Settings {
+        Settings {
+            templates_dir: self.templates_dir.clone(),
+            database: self.database.clone(),
+            migrations_dir: self.migrations_dir.clone(),
+            page_cache: self.page_cache,
+        }
     }
 
     /// The part of the settings the server uses.

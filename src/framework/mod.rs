@@ -9,7 +9,7 @@ pub mod origin;
 mod pages;
 pub mod router;
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 pub use db::{Db, DbError, PooledConnection};
 pub use error::Error;
@@ -20,13 +20,12 @@ pub use miniweb_macros::route;
 pub use router::{Params, RouteDef, RouteError, Router};
 pub use tera;
 
-use crate::config::Config;
 use crate::http::{App, Request, Response};
 use pages::PageCache;
 use router::Lookup;
 
 /// What a handler gets: the request, the captured path parameters, and the framework's
-/// services (database, templates, config).
+/// services (database, templates).
 pub struct Ctx<'a> {
     /// The request being answered.
     pub req: &'a Request,
@@ -70,11 +69,20 @@ impl Ctx<'_> {
         }
         Form::parse(&self.req.body)
     }
+}
 
-    /// The settings.
-    pub fn config(&self) -> &Config {
-        &self.fw.config
-    }
+/// What the framework needs to know; the application's `main` builds it (miniweb's from
+/// `config.toml`). The framework reads no configuration file of its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Folder of the Tera templates.
+    pub templates_dir: PathBuf,
+    /// The SQLite database file, created if missing.
+    pub database: PathBuf,
+    /// Folder of the numbered `.sql` migrations, applied at start-up.
+    pub migrations_dir: PathBuf,
+    /// Whether rendered GET pages are kept until the database changes.
+    pub page_cache: bool,
 }
 
 /// The framework as an [`App`].
@@ -82,30 +90,27 @@ pub struct Framework {
     router: Router,
     tera: tera::Tera,
     db: Db,
-    config: Config,
     pages: Option<PageCache>,
 }
 
 impl Framework {
     /// Everything from the settings: the routes of every `#[route]`, the templates, the
     /// database with its migrations applied.
-    pub fn from_config(config: Config) -> Result<Framework, Box<dyn std::error::Error>> {
+    pub fn from_settings(settings: &Settings) -> Result<Framework, Box<dyn std::error::Error>> {
         let router = Router::collect()?;
-        let tera = load_templates(&config.templates_dir)?;
-        let db = Db::open(&config.database)?;
-        db.migrate(&config.migrations_dir)?;
-        Ok(Framework::new(router, tera, db, config))
+        let tera = load_templates(&settings.templates_dir)?;
+        let db = Db::open(&settings.database)?;
+        db.migrate(&settings.migrations_dir)?;
+        Ok(Framework::new(router, tera, db, settings.page_cache))
     }
 
     /// A framework from its parts.
-    pub fn new(router: Router, tera: tera::Tera, db: Db, config: Config) -> Framework {
-        let pages = config.page_cache.then(PageCache::new);
+    pub fn new(router: Router, tera: tera::Tera, db: Db, page_cache: bool) -> Framework {
         Framework {
             router,
             tera,
             db,
-            config,
-            pages,
+            pages: page_cache.then(PageCache::new),
         }
     }
 
