@@ -207,16 +207,30 @@ fn other_methods_on_static_files_are_405_and_options_lists_allow() {
 }
 
 #[test]
-fn a_client_that_leaves_mid_download_costs_nothing() {
-    let s = server();
+fn clients_that_leave_mid_download_leave_nothing_behind() {
+    // A grace far longer than anything here should take: shutdown waits for every live
+    // connection, so a download still stuck sending to a departed client would show.
+    let s = InProcess::start(
+        |_: &Request| Response::text(200, "app"),
+        |c| c.shutdown_grace = std::time::Duration::from_secs(30),
+    );
+    let huge = std::fs::File::create(s.root.path().join("huge.bin")).unwrap();
+    huge.set_len(256 << 20).unwrap();
     for _ in 0..5 {
         let mut c = s.client();
-        c.send_request("GET", "/big.bin", &[], b"");
+        c.send_request("GET", "/huge.bin", &[], b"");
         let mut head = [0u8; 100];
         let _ = std::io::Read::read(&mut c.stream, &mut head);
         drop(c);
     }
     assert_eq!(get(&s, "/hello.txt", &[]).status, 200);
+    let stopping = std::time::Instant::now();
+    drop(s);
+    assert!(
+        stopping.elapsed() < std::time::Duration::from_secs(10),
+        "shutdown waited {:?} for connections whose clients had left",
+        stopping.elapsed()
+    );
 }
 
 #[test]

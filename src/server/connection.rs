@@ -14,7 +14,8 @@ use super::head::{self, Framing, Head, ReadError};
 use super::request::RequestReader;
 use super::response::{write_head, write_response};
 use super::sender::Sender;
-use super::{file_cache, files, Shared};
+use super::static_files::Cached;
+use super::Shared;
 use crate::http::{reason, split_target, App, Request, Response, Version};
 
 /// Most bytes a lingering close reads and drops before it gives up on a client.
@@ -154,23 +155,23 @@ fn wants_keep_alive(req: &Request) -> bool {
     }
 }
 
-/// Sends `/` and `*.html` to the App, everything else to the static files; a directory path
-/// ending in `/` is a static `index.html` when there is one.
+/// Sends `/` and `*.html` to the App, everything else to the static files; a folder path
+/// ending in `/` is a static `index.html` when there is one (looked up once, and served from
+/// that lookup).
 fn dispatch(req: &Request, shared: &Shared, app: &dyn App) -> Response {
-    let root = &shared.static_root;
-    let cache_control = &shared.config.cache_control;
     if req.target == "*" {
         return Response::new(204).with_header("Allow", "GET, HEAD, POST, OPTIONS");
     }
-    let static_index = req.path.ends_with('/')
-        && matches!(
-            shared.files.lookup(root, req.raw_path()),
-            file_cache::Lookup::File(_)
-        );
-    if !static_index && (req.path == "/" || req.path.ends_with(".html")) {
+    let files = &shared.static_files;
+    if req.path.ends_with('/') {
+        if let found @ Cached::File(_) = files.lookup(req.raw_path()) {
+            return files.serve(req, found);
+        }
+    }
+    if req.path == "/" || req.path.ends_with(".html") {
         call_app(app, req)
     } else {
-        files::serve(req, root, cache_control, &shared.files)
+        files.serve(req, files.lookup(req.raw_path()))
     }
 }
 

@@ -9,13 +9,12 @@ mod activity;
 mod body;
 mod connection;
 mod date;
-mod file_cache;
-pub mod files;
 mod head;
 mod live;
 mod request;
 mod response;
 mod sender;
+mod static_files;
 
 use std::fmt;
 use std::io::{self, Write};
@@ -98,10 +97,8 @@ impl std::error::Error for BindError {}
 /// State shared by the accept loops and every connection thread.
 pub(crate) struct Shared {
     pub(crate) config: ServerConfig,
-    /// The static folder, canonicalised once so that containment checks are plain prefixes.
-    pub(crate) static_root: PathBuf,
-    /// Static files already resolved, revalidated with one `stat` per request.
-    pub(crate) files: file_cache::FileCache,
+    /// The files under the static folder.
+    pub(crate) static_files: static_files::StaticFiles,
     pub(crate) shutting_down: AtomicBool,
     /// Ids for the live set, shared by all listeners.
     pub(crate) next_id: AtomicU64,
@@ -209,12 +206,13 @@ impl Server {
                 other => break other?,
             }
         };
+        let static_files =
+            static_files::StaticFiles::new(static_root, config.cache_control.clone());
         Ok(Server {
             listeners,
             shared: Arc::new(Shared {
                 config,
-                static_root,
-                files: file_cache::FileCache::default(),
+                static_files,
                 shutting_down: AtomicBool::new(false),
                 next_id: AtomicU64::new(0),
                 live: Mutex::new(LiveSet::default()),

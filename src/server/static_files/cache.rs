@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::UNIX_EPOCH;
 
-use super::files::{content_type, resolve, Resolved};
+use super::path::{resolve, Resolved};
 
 /// Files up to this size are kept in memory and sent with the head in one `write`.
 const SMALL_FILE: u64 = 64 * 1024;
@@ -21,8 +21,8 @@ const MAX_ENTRIES: usize = 4096;
 /// File bytes held in memory at most, over all files. Spellings of one path share one copy.
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
-/// What a request path names.
-pub(crate) enum Lookup {
+/// What a request path names, as the cache knows it.
+pub(crate) enum Cached {
     File(Arc<CachedFile>),
     /// A directory named without its trailing `/`.
     Dir,
@@ -64,21 +64,21 @@ pub(crate) struct FileCache {
 
 impl FileCache {
     /// Resolves `raw_path` under `root` (canonical), from memory when the file is unchanged.
-    pub fn lookup(&self, root: &Path, raw_path: &str) -> Lookup {
+    pub fn lookup(&self, root: &Path, raw_path: &str) -> Cached {
         let known = self.read().by_request.get(raw_path).cloned();
         if let Some(entry) = &known {
             if is_current(entry) {
-                return Lookup::File(entry.clone());
+                return Cached::File(entry.clone());
             }
         }
         let path = match resolve(root, raw_path) {
             Some(Resolved::File(p)) => p,
-            Some(Resolved::Dir) => return Lookup::Dir,
+            Some(Resolved::Dir) => return Cached::Dir,
             None => {
                 if known.is_some() {
                     self.write().by_request.remove(raw_path);
                 }
-                return Lookup::Missing;
+                return Cached::Missing;
             }
         };
         let shared = self.read().by_file.get(&path).cloned();
@@ -90,13 +90,13 @@ impl FileCache {
                     Ok(entry) => Arc::new(entry),
                     Err(e) => {
                         log::warn!("{raw_path}: {e}");
-                        return Lookup::Missing;
+                        return Cached::Missing;
                     }
                 }
             }
         };
         self.remember(raw_path, &entry);
-        Lookup::File(entry)
+        Cached::File(entry)
     }
 
     fn remember(&self, raw_path: &str, entry: &Arc<CachedFile>) {
@@ -131,6 +131,22 @@ fn is_current(entry: &CachedFile) -> bool {
 fn version(meta: &Metadata) -> (u64, u64, i128) {
     let mtime = meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128;
     (meta.ino(), meta.len(), mtime)
+}
+
+/// The `Content-Type` for a file name: `mime_guess`, with `charset=utf-8` on text types.
+pub(crate) fn content_type(path: &Path) -> String {
+    let mime = mime_guess::from_path(path).first_or_octet_stream();
+    let essence = mime.essence_str();
+    let textual = mime.type_() == mime_guess::mime::TEXT
+        || matches!(
+            essence,
+            "application/javascript" | "application/json" | "application/xml" | "image/svg+xml"
+        );
+    if textual {
+        format!("{essence}; charset=utf-8")
+    } else {
+        essence.to_string()
+    }
 }
 
 /// Reads what the responses need from the file at `path`; its bytes too if it is small and
@@ -180,7 +196,7 @@ mod tests {
         let mut seen = Vec::new();
         for spelling in ["/a.txt", "//a.txt", "/%61.txt", "/a%2Etxt"] {
             match cache.lookup(&root, spelling) {
-                Lookup::File(f) => seen.push(f),
+                Cached::File(f) => seen.push(f),
                 _ => panic!("{spelling} did not resolve"),
             }
         }
@@ -197,5 +213,19 @@ mod tests {
         assert!(loaded.body.is_none());
         assert_eq!(loaded.len, 4);
         assert!(load(dir.path().join("a.txt"), 4).unwrap().body.is_some());
+    }
+
+    #[test]
+    fn text_types_carry_a_charset() {
+        assert_eq!(content_type(Path::new("a.css")), "text/css; charset=utf-8");
+        assert_eq!(
+            content_type(Path::new("a.txt")),
+            "text/plain; charset=utf-8"
+        );
+        assert_eq!(content_type(Path::new("a.png")), "image/png");
+        assert_eq!(
+            content_type(Path::new("a.unknownext")),
+            "application/octet-stream"
+        );
     }
 }
