@@ -1,6 +1,9 @@
-//! The one error type of handlers, with `From` impls so that `?` works, and its status.
+//! The one error type of handlers, with `From` impls so that `?` works, and the one place
+//! an error becomes a response.
 
 use std::fmt;
+
+use crate::http::{reason, Request, Response};
 
 /// Everything a handler can fail with. Client errors carry a message meant for the user;
 /// server errors carry the cause, which is logged and never shown.
@@ -27,6 +30,8 @@ pub enum Error {
     Template(tera::Error),
     /// 500: an I/O failure.
     Io(std::io::Error),
+    /// 500: a bug in a handler (it asked for something its route does not provide).
+    Internal(String),
 }
 
 impl Error {
@@ -40,7 +45,7 @@ impl Error {
             Error::Conflict(_) => 409,
             Error::UnsupportedMediaType(_) => 415,
             Error::Db(e) if is_busy(e) => 503,
-            Error::Db(_) | Error::Template(_) | Error::Io(_) => 500,
+            Error::Db(_) | Error::Template(_) | Error::Io(_) | Error::Internal(_) => 500,
         }
     }
 
@@ -55,10 +60,40 @@ impl Error {
             | Error::UnsupportedMediaType(m) => m,
             Error::MethodNotAllowed { .. } => "This address does not accept that method.",
             Error::Db(e) if is_busy(e) => "The server is busy; please try again.",
-            Error::Db(_) | Error::Template(_) | Error::Io(_) => {
+            Error::Db(_) | Error::Template(_) | Error::Io(_) | Error::Internal(_) => {
                 "Something went wrong on our side; it has been logged."
             }
         }
+    }
+
+    /// The one conversion of an error into a response: `error.html` with the status and the
+    /// public message, or a fixed page if that fails. Causes go to the log only: 5xx at error
+    /// level, 4xx at debug.
+    pub(crate) fn to_response(&self, req: &Request, tera: &tera::Tera) -> Response {
+        let status = self.status();
+        if status >= 500 {
+            log::error!("{} {}: {self}", req.method, req.target);
+        } else {
+            log::debug!("{} {}: {self}", req.method, req.target);
+        }
+        let mut context = tera::Context::new();
+        context.insert("status", &status);
+        context.insert("reason", reason(status));
+        context.insert("message", self.public_message());
+        let mut resp = match tera.render("error.html", &context) {
+            Ok(body) => Response::html(status, body),
+            Err(e) => {
+                log::error!("error page failed to render: {}", Error::Template(e));
+                Response::error_page(status)
+            }
+        };
+        if let Error::MethodNotAllowed { allow } = self {
+            resp.headers.append("Allow", allow.join(", "));
+        }
+        if status == 503 {
+            resp.headers.append("Retry-After", "1");
+        }
+        resp
     }
 }
 
@@ -84,6 +119,7 @@ impl fmt::Display for Error {
                 Ok(())
             }
             Error::Io(e) => write!(f, "I/O: {e}"),
+            Error::Internal(why) => write!(f, "handler bug: {why}"),
             other => write!(f, "{} {}", other.status(), other.public_message()),
         }
     }

@@ -2,7 +2,7 @@
 //! templates, a database pool, one error-to-response conversion, and a page cache that is
 //! valid exactly as long as the database is unchanged. It knows nothing of stocks.
 
-pub mod db;
+pub mod database;
 mod error;
 pub mod form;
 pub mod origin;
@@ -11,7 +11,7 @@ pub mod router;
 
 use std::path::{Path, PathBuf};
 
-pub use db::{Db, DbError, PooledConnection};
+pub use database::{Db, DbError, PooledConnection};
 pub use error::Error;
 pub use form::Form;
 #[doc(hidden)]
@@ -22,7 +22,7 @@ pub use tera;
 
 use crate::http::{App, Request, Response};
 use pages::PageCache;
-use router::Lookup;
+use router::RouteMatch;
 
 /// What a handler gets: the request, the captured path parameters, and the framework's
 /// services (database, templates).
@@ -36,11 +36,12 @@ pub struct Ctx<'a> {
 
 impl Ctx<'_> {
     /// The captured parameter `name`. A name the route's pattern lacks is a bug in the
-    /// handler and answers 404 rather than panicking.
+    /// handler: a 500 (logged), rather than a panic.
     pub fn param(&self, name: &str) -> Result<&str, Error> {
         self.params.get(name).ok_or_else(|| {
-            log::error!("handler asked for {name:?}, which its pattern does not capture");
-            Error::NotFound("Not found.".into())
+            Error::Internal(format!(
+                "asked for {{{name}}}, which the route's pattern does not capture"
+            ))
         })
     }
 
@@ -122,19 +123,14 @@ impl Framework {
         }
     }
 
-    /// The route table.
-    pub fn router(&self) -> &Router {
-        &self.router
-    }
-
     fn handle(&self, req: &Request) -> Result<Response, Error> {
         let (route, params) = match self.router.lookup(&req.method, req.raw_path()) {
-            Lookup::Found(route, params) => (route, params),
-            Lookup::NotFound => return Err(Error::NotFound("No such page.".into())),
-            Lookup::MethodNotAllowed(allow) if req.method == "OPTIONS" => {
+            RouteMatch::Found(route, params) => (route, params),
+            RouteMatch::NotFound => return Err(Error::NotFound("No such page.".into())),
+            RouteMatch::MethodNotAllowed(allow) if req.method == "OPTIONS" => {
                 return Ok(Response::new(204).with_header("Allow", allow.join(", ")));
             }
-            Lookup::MethodNotAllowed(allow) => return Err(Error::MethodNotAllowed { allow }),
+            RouteMatch::MethodNotAllowed(allow) => return Err(Error::MethodNotAllowed { allow }),
         };
         let safe = matches!(req.method.as_str(), "GET" | "HEAD" | "OPTIONS");
         if !safe {
@@ -162,41 +158,12 @@ impl Framework {
             _ => (route.handler)(&cx),
         }
     }
-
-    /// The one conversion of an error into a response: `error.html` with the status and the
-    /// public message, or a fixed page if that fails. Causes go to the log only.
-    fn error_response(&self, req: &Request, err: &Error) -> Response {
-        let status = err.status();
-        if status >= 500 {
-            log::error!("{} {}: {err}", req.method, req.target);
-        } else {
-            log::debug!("{} {}: {err}", req.method, req.target);
-        }
-        let mut context = tera::Context::new();
-        context.insert("status", &status);
-        context.insert("reason", crate::http::reason(status));
-        context.insert("message", err.public_message());
-        let mut resp = match self.tera.render("error.html", &context) {
-            Ok(body) => Response::html(status, body),
-            Err(e) => {
-                log::error!("error page failed to render: {}", Error::Template(e));
-                Response::error_page(status)
-            }
-        };
-        if let Error::MethodNotAllowed { allow } = err {
-            resp.headers.append("Allow", allow.join(", "));
-        }
-        if status == 503 {
-            resp.headers.append("Retry-After", "1");
-        }
-        resp
-    }
 }
 
 impl App for Framework {
     fn call(&self, req: &Request) -> Response {
         self.handle(req)
-            .unwrap_or_else(|err| self.error_response(req, &err))
+            .unwrap_or_else(|err| err.to_response(req, &self.tera))
     }
 }
 

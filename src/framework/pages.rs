@@ -80,24 +80,18 @@ impl PageCache {
 
 /// A cached page as a response: 304 when the client's copy is current.
 fn respond(req: &Request, page: &Page) -> Response {
-    let mut resp = Response::new(200)
-        .with_header("ETag", page.etag.clone())
-        .with_header("Cache-Control", "no-cache");
-    if req.if_none_match(&page.etag) {
-        resp.status = 304;
-        return resp;
-    }
+    let mut resp = Response::new(200).with_body(Body::Shared(page.body.clone()));
     for (name, value) in page.headers.iter() {
-        // The cache owns the validators.
-        if !name.eq_ignore_ascii_case("ETag") && !name.eq_ignore_ascii_case("Cache-Control") {
+        // The cache owns the validator.
+        if !name.eq_ignore_ascii_case("ETag") {
             resp.headers.append(name, value);
         }
     }
-    resp.with_body(Body::Shared(page.body.clone()))
+    validated(req, page.etag.clone(), resp)
 }
 
 /// Adds an ETag to an uncached 200 page and answers 304 when the client already has it.
-pub(crate) fn with_etag(req: &Request, mut resp: Response) -> Response {
+pub(crate) fn with_etag(req: &Request, resp: Response) -> Response {
     if resp.status != 200 || resp.headers.contains("ETag") {
         return resp;
     }
@@ -105,7 +99,16 @@ pub(crate) fn with_etag(req: &Request, mut resp: Response) -> Response {
         return resp;
     };
     let etag = etag_of(bytes);
-    resp.headers.append("Cache-Control", "no-cache");
+    validated(req, etag, resp)
+}
+
+/// The one ETag/304 step of both: the page's validator, revalidation on every use unless the
+/// handler said otherwise (`no-cache`), and a 304 without the body when the client's copy is
+/// current.
+fn validated(req: &Request, etag: String, mut resp: Response) -> Response {
+    if !resp.headers.contains("Cache-Control") {
+        resp.headers.append("Cache-Control", "no-cache");
+    }
     if req.if_none_match(&etag) {
         resp.status = 304;
         resp.body = Body::Empty;

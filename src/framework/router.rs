@@ -178,7 +178,7 @@ impl fmt::Display for RouteError {
 impl std::error::Error for RouteError {}
 
 /// The outcome of looking a request up.
-pub enum Lookup<'a> {
+pub enum RouteMatch<'a> {
     /// A route answers this method and path.
     Found(&'a Route, Params),
     /// Routes match the path, but for other methods: these.
@@ -233,7 +233,7 @@ impl Router {
     }
 
     /// Finds the route for `method` and a raw path. HEAD is answered by GET routes.
-    pub fn lookup(&self, method: &str, raw_path: &str) -> Lookup<'_> {
+    pub fn lookup(&self, method: &str, raw_path: &str) -> RouteMatch<'_> {
         let mut allow: Vec<&'static str> = Vec::new();
         let mut get_route = None;
         for route in &self.routes {
@@ -241,7 +241,7 @@ impl Router {
                 continue;
             };
             if route.method == method {
-                return Lookup::Found(route, params);
+                return RouteMatch::Found(route, params);
             }
             if route.method == "GET" && method == "HEAD" {
                 get_route = Some((route, params));
@@ -249,10 +249,10 @@ impl Router {
             allow.push(route.method);
         }
         if let Some((route, params)) = get_route {
-            return Lookup::Found(route, params);
+            return RouteMatch::Found(route, params);
         }
         if allow.is_empty() {
-            return Lookup::NotFound;
+            return RouteMatch::NotFound;
         }
         if allow.contains(&"GET") {
             allow.push("HEAD");
@@ -260,12 +260,7 @@ impl Router {
         allow.push("OPTIONS");
         allow.sort_unstable();
         allow.dedup();
-        Lookup::MethodNotAllowed(allow)
-    }
-
-    /// Every route, sorted by pattern then method.
-    pub fn routes(&self) -> &[Route] {
-        &self.routes
+        RouteMatch::MethodNotAllowed(allow)
     }
 
     /// The route table as `flask routes` prints it.
@@ -375,15 +370,24 @@ mod tests {
             def("POST", "/add/{code}.html", "add"),
         ];
         let r = Router::new(defs.iter()).unwrap();
-        assert!(matches!(r.lookup("GET", "/nope.html"), Lookup::NotFound));
-        assert!(matches!(r.lookup("GET", "/index.html"), Lookup::Found(..)));
-        assert!(matches!(r.lookup("HEAD", "/index.html"), Lookup::Found(..)));
+        assert!(matches!(
+            r.lookup("GET", "/nope.html"),
+            RouteMatch::NotFound
+        ));
+        assert!(matches!(
+            r.lookup("GET", "/index.html"),
+            RouteMatch::Found(..)
+        ));
+        assert!(matches!(
+            r.lookup("HEAD", "/index.html"),
+            RouteMatch::Found(..)
+        ));
         match r.lookup("GET", "/add/1.html") {
-            Lookup::MethodNotAllowed(allow) => assert_eq!(allow, ["OPTIONS", "POST"]),
+            RouteMatch::MethodNotAllowed(allow) => assert_eq!(allow, ["OPTIONS", "POST"]),
             _ => panic!("expected 405"),
         }
         match r.lookup("POST", "/index.html") {
-            Lookup::MethodNotAllowed(allow) => assert_eq!(allow, ["GET", "HEAD", "OPTIONS"]),
+            RouteMatch::MethodNotAllowed(allow) => assert_eq!(allow, ["GET", "HEAD", "OPTIONS"]),
             _ => panic!("expected 405"),
         }
     }

@@ -13,6 +13,10 @@ fn echo_code(cx: &Ctx<'_>) -> Result<Response, Error> {
     Ok(Response::text(200, cx.param("code")?.to_string()))
 }
 
+fn wrong_param(cx: &Ctx<'_>) -> Result<Response, Error> {
+    Ok(Response::text(200, cx.param("no_such_name")?.to_string()))
+}
+
 fn conflict(_: &Ctx<'_>) -> Result<Response, Error> {
     Err(Error::Conflict("already there".into()))
 }
@@ -64,6 +68,12 @@ const DEFS: &[RouteDef] = &[
         pattern: "/echo/{code}.html",
         handler: echo_code,
         name: "t::echo",
+    },
+    RouteDef {
+        method: "GET",
+        pattern: "/wrong/{code}.html",
+        handler: wrong_param,
+        name: "t::wrong_param",
     },
     RouteDef {
         method: "POST",
@@ -122,6 +132,17 @@ fn unknown_path_is_404_and_wrong_method_is_405_with_allow() {
     let resp = fw.call(&Request::fake("OPTIONS", "/hello.html"));
     assert_eq!(resp.status, 204);
     assert_eq!(resp.headers.get("Allow"), Some("GET, HEAD, OPTIONS"));
+}
+
+#[test]
+fn a_handler_asking_for_a_parameter_its_route_lacks_is_a_500() {
+    let (_d, fw) = framework(false, Some(ERROR_PAGE));
+    let resp = fw.call(&Request::fake("GET", "/wrong/000007.html"));
+    assert_eq!(resp.status, 500);
+    assert!(
+        !body(&resp).contains("no_such_name"),
+        "the cause is not shown"
+    );
 }
 
 #[test]

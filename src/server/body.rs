@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use super::activity::Phase;
 use super::head::{is_tchar, is_token, Framing, ReadError};
-use super::request::{is_timeout, RequestReader};
+use super::request::RequestReader;
 
 /// Longest chunk-size line or trailer line accepted in a chunked body.
 const MAX_CHUNK_LINE: usize = 4096;
@@ -135,15 +135,8 @@ impl RequestReader<'_> {
 
     /// One read of the body before its deadline; past the deadline it is a 408.
     fn fill_body(&mut self, clock: &mut BodyClock) -> Result<(), ReadError> {
-        match self.fill_until(clock.deadline()) {
-            Ok(0) => Err(ReadError::Closed),
-            Ok(n) => {
-                clock.received += n as u64;
-                Ok(())
-            }
-            Err(e) if is_timeout(&e) => Err(ReadError::Reject(408, "body not received in time")),
-            Err(_) => Err(ReadError::Closed),
-        }
+        clock.received += self.fill_or_408(clock.deadline(), "body not received in time")? as u64;
+        Ok(())
     }
 }
 

@@ -240,7 +240,7 @@ impl Server {
         for addr in &addrs {
             log::info!("listening on http://{addr}");
         }
-        let pools: Vec<_> = self
+        let acceptors: Vec<_> = self
             .listeners
             .into_iter()
             .map(|l| acceptor::Acceptors::start(l, self.shared.clone(), app.clone()))
@@ -256,8 +256,9 @@ impl Server {
 
         // Shutting the listening sockets down wakes every thread blocked in `accept`; each sees
         // the flag and ends. New connections are refused from here on.
-        for pool in &pools {
-            if let Err(e) = rustix::net::shutdown(pool.listener(), rustix::net::Shutdown::Read) {
+        for acceptor in &acceptors {
+            if let Err(e) = rustix::net::shutdown(acceptor.listener(), rustix::net::Shutdown::Read)
+            {
                 log::warn!("cannot stop accepting: {e}");
             }
         }

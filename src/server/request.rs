@@ -125,25 +125,27 @@ impl<'a> RequestReader<'a> {
                 }
                 None => {}
             }
-            match self.fill_until(deadline) {
-                Ok(0) => return Err(ReadError::Closed),
-                Ok(_) => {}
-                Err(e) if is_timeout(&e) => {
-                    return Err(ReadError::Reject(408, "request head not received in time"))
-                }
-                Err(_) => return Err(ReadError::Closed),
-            }
+            self.fill_or_408(deadline, "request head not received in time")?;
         }
     }
 
-    /// One `read` into the buffer, waiting until `deadline` at most; a deadline already past
-    /// is a `TimedOut` error without reading.
-    pub(super) fn fill_until(&mut self, deadline: Instant) -> io::Result<usize> {
+    /// One `read` into the buffer before `deadline`. Running out of time is a 408 (saying
+    /// `why` in the log); a closed or broken connection ends quietly.
+    pub(super) fn fill_or_408(
+        &mut self,
+        deadline: Instant,
+        why: &'static str,
+    ) -> Result<usize, ReadError> {
         let left = deadline.saturating_duration_since(Instant::now());
         if left.is_zero() {
-            return Err(io::ErrorKind::TimedOut.into());
+            return Err(ReadError::Reject(408, why));
         }
-        self.fill(left)
+        match self.fill(left) {
+            Ok(0) => Err(ReadError::Closed),
+            Ok(n) => Ok(n),
+            Err(e) if is_timeout(&e) => Err(ReadError::Reject(408, why)),
+            Err(_) => Err(ReadError::Closed),
+        }
     }
 
     /// One `read` into the buffer, waiting at most `timeout`.
@@ -188,7 +190,7 @@ fn too_large(head: &[u8], limit: usize) -> ReadError {
 }
 
 /// Whether a read failed because its time ran out.
-pub(super) fn is_timeout(e: &io::Error) -> bool {
+fn is_timeout(e: &io::Error) -> bool {
     matches!(
         e.kind(),
         io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut

@@ -1,6 +1,6 @@
 //! The stock picker (选股系统): every page of the site, each handler declared with its path.
 
-pub mod db;
+pub mod queries;
 
 use crate::framework::{route, tera, Ctx, Error};
 use crate::http::Response;
@@ -17,7 +17,7 @@ fn home(cx: &Ctx) -> Result<Response, Error> {
 /// All stocks, each with a button to follow it.
 #[route("/index.html")]
 fn index(cx: &Ctx) -> Result<Response, Error> {
-    let stocks = db::all_stocks(&*cx.db()?)?;
+    let stocks = queries::all_stocks(&*cx.db()?)?;
     let mut context = tera::Context::new();
     context.insert("stocks", &stocks);
     cx.render("index.html", &context)
@@ -26,7 +26,7 @@ fn index(cx: &Ctx) -> Result<Response, Error> {
 /// The personal centre: followed stocks with their notes.
 #[route("/center.html")]
 fn center(cx: &Ctx) -> Result<Response, Error> {
-    let stocks = db::followed(&*cx.db()?)?;
+    let stocks = queries::followed(&*cx.db()?)?;
     let mut context = tera::Context::new();
     context.insert("stocks", &stocks);
     cx.render("center.html", &context)
@@ -35,21 +35,21 @@ fn center(cx: &Ctx) -> Result<Response, Error> {
 /// Follows a stock, then shows the centre.
 #[route("/add/{code}.html", method = "POST")]
 fn add(cx: &Ctx) -> Result<Response, Error> {
-    db::follow(&mut *cx.db()?, cx.param("code")?)?;
+    queries::follow(&mut *cx.db()?, cx.param("code")?)?;
     Ok(Response::redirect(303, "/center.html"))
 }
 
 /// Unfollows a stock, then shows the centre.
 #[route("/del/{code}.html", method = "POST")]
 fn del(cx: &Ctx) -> Result<Response, Error> {
-    db::unfollow(&mut *cx.db()?, cx.param("code")?)?;
+    queries::unfollow(&mut *cx.db()?, cx.param("code")?)?;
     Ok(Response::redirect(303, "/center.html"))
 }
 
 /// The form that edits the note of a followed stock.
 #[route("/update/{code}.html")]
 fn edit_note(cx: &Ctx) -> Result<Response, Error> {
-    let stock = db::followed_one(&*cx.db()?, cx.param("code")?)?;
+    let stock = queries::followed_one(&*cx.db()?, cx.param("code")?)?;
     let mut context = tera::Context::new();
     context.insert("stock", &stock);
     context.insert("max_note_chars", &MAX_NOTE_CHARS);
@@ -68,6 +68,6 @@ fn save_note(cx: &Ctx) -> Result<Response, Error> {
             "备注最多 {MAX_NOTE_CHARS} 个字符。"
         )));
     }
-    db::set_note(&*cx.db()?, cx.param("code")?, note)?;
+    queries::set_note(&*cx.db()?, cx.param("code")?, note)?;
     Ok(Response::redirect(303, "/center.html"))
 }
