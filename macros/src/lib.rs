@@ -9,11 +9,15 @@
 //! expands to the function, unchanged, plus an `inventory::submit!` of a
 //! `miniweb::framework::RouteDef`, which the framework collects at start-up. Pattern syntax is
 //! checked by the framework when it builds its route table.
+//!
+//! A malformed attribute is a `compile_error!` pointing at the attribute, and the function is
+//! still emitted unchanged, so that the one error the user sees is about the attribute and not
+//! a cascade about a function that vanished.
 
 use proc_macro::TokenStream;
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
-use syn::{parse_macro_input, Ident, ItemFn, LitStr, Token};
+use syn::{Ident, ItemFn, LitStr, Token};
 
 /// The attribute's arguments: a path pattern, then optional `method = "..."`.
 struct RouteArgs {
@@ -23,7 +27,12 @@ struct RouteArgs {
 
 impl Parse for RouteArgs {
     fn parse(input: ParseStream) -> syn::Result<Self> {
-        let pattern: LitStr = input.parse()?;
+        let pattern: LitStr = input.parse().map_err(|e| {
+            syn::Error::new(
+                e.span(),
+                "#[route] takes a path pattern first, as a string: #[route(\"/index.html\")]",
+            )
+        })?;
         if !pattern.value().starts_with('/') {
             return Err(syn::Error::new(
                 pattern.span(),
@@ -63,8 +72,24 @@ impl Parse for RouteArgs {
 /// Registers the function below as the handler of a path pattern (and method, `GET` by default).
 #[proc_macro_attribute]
 pub fn route(attr: TokenStream, item: TokenStream) -> TokenStream {
-    let args = parse_macro_input!(attr as RouteArgs);
-    let func = parse_macro_input!(item as ItemFn);
+    let unchanged = proc_macro2::TokenStream::from(item.clone());
+    let with_error = |e: syn::Error| {
+        let error = e.to_compile_error();
+        TokenStream::from(quote! { #error #unchanged })
+    };
+    let args = match syn::parse::<RouteArgs>(attr) {
+        Ok(args) => args,
+        Err(e) => return with_error(e),
+    };
+    let func =
+        match syn::parse::<ItemFn>(item) {
+            Ok(func) => func,
+            // The attribute itself is where the mistake is shown.
+            Err(_) => return with_error(syn::Error::new(
+                proc_macro2::Span::call_site(),
+                "#[route] goes on a handler function: fn name(cx: &Ctx) -> Result<Response, Error>",
+            )),
+        };
     let name = &func.sig.ident;
     let pattern = &args.pattern;
     let method = args
