@@ -338,6 +338,16 @@ mod tests {
     }
 
     #[test]
+    fn the_server_defaults_are_the_config_defaults() {
+        let from_file = parse("").unwrap().server_config();
+        let built_in = ServerConfig {
+            static_dir: from_file.static_dir.clone(),
+            ..ServerConfig::default()
+        };
+        assert_eq!(from_file, built_in);
+    }
+
+    #[test]
     fn errors_name_the_file_and_the_key() {
         let cases = [
             ("port = 70000", "port must be 0-65535, got 70000"),

@@ -30,8 +30,9 @@ use live::{Caps, LiveSet};
 /// The most header fields any configuration may allow (the parser's array is this long).
 pub const MAX_HEADERS_CEILING: usize = 256;
 
-/// Everything the server needs to know, already validated (see `config.rs`).
-#[derive(Debug, Clone)]
+/// Everything the server needs to know, already validated (see `config.rs`). `Default` gives
+/// the documented defaults of `config.toml`, serving `static/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// Folder whose files are served as they are.
     pub static_dir: PathBuf,
@@ -69,6 +70,29 @@ pub struct ServerConfig {
     pub cache_control: String,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            static_dir: PathBuf::from("static"),
+            max_connections: 1024,
+            max_connections_per_ip: 0,
+            listen_backlog: 1024,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(10),
+            body_min_rate: 500,
+            send_timeout: Duration::from_secs(30),
+            send_min_rate: 1024,
+            linger_timeout: Duration::from_secs(2),
+            max_head_bytes: 16 * 1024,
+            max_headers: 100,
+            max_body_bytes: 1024 * 1024,
+            cache_control: "public, max-age=300".into(),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
 }
 
 /// A failure to start listening.
