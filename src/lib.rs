@@ -3,6 +3,8 @@
 //! `http` is the interface; `server` serves it; `framework` implements it; `stocks` is the
 //! application built on the framework; `config` reads `config.toml`.
 
+#![warn(missing_docs)]
+
 pub mod config;
 pub mod framework;
 pub mod http;

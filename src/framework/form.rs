@@ -2,7 +2,7 @@
 
 use percent_encoding::percent_decode;
 
-use super::Error;
+use super::error::Error;
 
 /// The fields of a submitted form, in order.
 #[derive(Debug, Default, PartialEq, Eq)]

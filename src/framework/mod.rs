@@ -2,6 +2,7 @@
 //! templates, a database pool, one error-to-response conversion, and a page cache that is
 //! valid exactly as long as the database is unchanged. It knows nothing of stocks.
 
+mod context;
 pub mod database;
 mod error;
 pub mod form;
@@ -11,66 +12,19 @@ pub mod router;
 
 use std::path::{Path, PathBuf};
 
+pub use context::{Ctx, Params};
 pub use database::{Db, DbError, PooledConnection};
 pub use error::Error;
 pub use form::Form;
 #[doc(hidden)]
 pub use inventory;
 pub use miniweb_macros::route;
-pub use router::{Params, RouteDef, RouteError, Router};
+pub use router::{RouteDef, RouteError, Router};
 pub use tera;
 
 use crate::http::{App, Request, Response};
 use pages::PageCache;
 use router::RouteMatch;
-
-/// What a handler gets: the request, the captured path parameters, and the framework's
-/// services (database, templates).
-pub struct Ctx<'a> {
-    /// The request being answered.
-    pub req: &'a Request,
-    /// Values captured by `{name}` in the route's pattern.
-    pub params: Params,
-    fw: &'a Framework,
-}
-
-impl Ctx<'_> {
-    /// The captured parameter `name`. A name the route's pattern lacks is a bug in the
-    /// handler: a 500 (logged), rather than a panic.
-    pub fn param(&self, name: &str) -> Result<&str, Error> {
-        self.params.get(name).ok_or_else(|| {
-            Error::Internal(format!(
-                "asked for {{{name}}}, which the route's pattern does not capture"
-            ))
-        })
-    }
-
-    /// A database connection from the pool.
-    pub fn db(&self) -> Result<PooledConnection<'_>, Error> {
-        Ok(self.fw.db.get()?)
-    }
-
-    /// Renders `template` with `context` into a 200 HTML response.
-    pub fn render(&self, template: &str, context: &tera::Context) -> Result<Response, Error> {
-        // Pages are tens of KiB: start with room for one, rather than regrowing from nothing.
-        let mut body = Vec::with_capacity(32 * 1024);
-        self.fw.tera.render_to(template, context, &mut body)?;
-        Ok(Response::html(200, body))
-    }
-
-    /// The request body as a urlencoded form; another content type is a 415.
-    pub fn form(&self) -> Result<Form, Error> {
-        if let Some(ct) = self.req.header("Content-Type") {
-            let essence = ct.split(';').next().unwrap_or_default().trim();
-            if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-                return Err(Error::UnsupportedMediaType(format!(
-                    "Expected a form (application/x-www-form-urlencoded), got {essence}."
-                )));
-            }
-        }
-        Form::parse(&self.req.body)
-    }
-}
 
 /// What the framework needs to know; the application's `main` builds it (miniweb's from
 /// `config.toml`). The framework reads no configuration file of its own.
@@ -147,11 +101,7 @@ impl Framework {
                 ));
             }
         }
-        let cx = Ctx {
-            req,
-            params,
-            fw: self,
-        };
+        let cx = Ctx::new(req, params, &self.db, &self.tera);
         match (&self.pages, route.method) {
             (Some(pages), "GET") => pages.get_or_render(req, &self.db, || (route.handler)(&cx)),
             (None, "GET") => (route.handler)(&cx).map(|r| pages::with_etag(req, r)),

@@ -7,7 +7,8 @@ use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, RwLock};
 
-use super::{Db, Error};
+use super::database::Db;
+use super::error::Error;
 use crate::http::{Body, Headers, Request, Response};
 
 /// Distinct request targets kept at most; past this the cache starts over, so that a client

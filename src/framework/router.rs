@@ -5,7 +5,8 @@ use std::fmt;
 
 use percent_encoding::percent_decode_str;
 
-use super::{Ctx, Error};
+use super::context::{Ctx, Params};
+use super::error::Error;
 use crate::http::Response;
 
 /// A handler: reads the request through its context, answers or fails with an [`Error`].
@@ -127,7 +128,7 @@ impl Pattern {
                     if value.is_empty() {
                         return None;
                     }
-                    params.0.push((name.clone(), value.to_string()));
+                    params.push(name, value.to_string());
                 }
             }
         }
@@ -135,20 +136,6 @@ impl Pattern {
             return None;
         }
         Some(params)
-    }
-}
-
-/// The values captured by `{name}` in a pattern, decoded.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Params(Vec<(String, String)>);
-
-impl Params {
-    /// The value captured as `name`.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
     }
 }
 

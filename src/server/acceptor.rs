@@ -11,8 +11,9 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::activity::{Activity, Reclaim};
+use super::connection;
 use super::live::{Admission, LiveConnection};
-use super::{connection, reject_busy, Deregister, Shared};
+use super::shared::{reject_busy, Deregister, Shared};
 use crate::http::App;
 
 /// Stack size of a connection thread. A request's path through the server and the app needs

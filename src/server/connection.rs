@@ -14,8 +14,8 @@ use super::head::{self, Framing, Head, ReadError};
 use super::request::RequestReader;
 use super::response::{write_head, write_response};
 use super::sender::Sender;
+use super::shared::Shared;
 use super::static_files::Cached;
-use super::Shared;
 use crate::http::{reason, split_target, App, Request, Response, Version};
 
 /// Most bytes a lingering close reads and drops before it gives up on a client.

@@ -1,7 +1,7 @@
 //! A request head: parsed with `httparse`, then checked for what RFC 9112 requires before any
 //! body is read (the version, exactly one valid `Host`, a usable target, the body's framing).
 
-use super::MAX_HEADERS_CEILING;
+use super::settings::MAX_HEADERS_CEILING;
 use crate::http::{decode_path, split_target, Headers, Version};
 
 /// Why no request could be read. Each protocol error maps to the status the server answers

@@ -14,86 +14,22 @@ mod live;
 mod request;
 mod response;
 mod sender;
+mod settings;
+mod shared;
 mod static_files;
 
 use std::fmt;
-use std::io::{self, Write};
-use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
+use std::io;
+use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Instant;
 
-use crate::http::{App, Response};
-use live::{Caps, LiveSet};
+pub use settings::{ServerConfig, MAX_HEADERS_CEILING};
 
-/// The most header fields any configuration may allow (the parser's array is this long).
-pub const MAX_HEADERS_CEILING: usize = 256;
-
-/// Everything the server needs to know, already validated (see `config.rs`). `Default` gives
-/// the documented defaults of `config.toml`, serving `static/`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ServerConfig {
-    /// Folder whose files are served as they are.
-    pub static_dir: PathBuf,
-    /// Live connections at most; past this, room is reclaimed from idle or slow connections,
-    /// and new ones get a 503 only when there is none to reclaim.
-    pub max_connections: usize,
-    /// Live connections from one client address at most; 0 for no limit.
-    pub max_connections_per_ip: usize,
-    /// Pending connections the kernel queues for `accept` on each listener.
-    pub listen_backlog: u32,
-    /// Time a client has to send a whole request head: from the connection's start for its
-    /// first request, from the first byte for later ones.
-    pub header_timeout: Duration,
-    /// Time an idle keep-alive connection stays open waiting for the next request.
-    pub idle_timeout: Duration,
-    /// Time for the first bytes of a request body ...
-    pub body_timeout: Duration,
-    /// ... and then one more second for every this many bytes received (0: no minimum).
-    pub body_min_rate: u64,
-    /// A response that makes no progress for this long is abandoned ...
-    pub send_timeout: Duration,
-    /// ... and so is one that averages fewer bytes per second than this after that grace
-    /// (0: no minimum).
-    pub send_min_rate: u64,
-    /// How long the server drains what a client still sends after its last response before
-    /// closing (the lingering close), in all.
-    pub linger_timeout: Duration,
-    /// Largest request head (request line plus header fields) in bytes.
-    pub max_head_bytes: usize,
-    /// Most header fields in one request.
-    pub max_headers: usize,
-    /// Largest request body in bytes.
-    pub max_body_bytes: u64,
-    /// `Cache-Control` sent with static files.
-    pub cache_control: String,
-    /// How long shutdown waits for requests in flight.
-    pub shutdown_grace: Duration,
-}
-
-impl Default for ServerConfig {
-    fn default() -> Self {
-        ServerConfig {
-            static_dir: PathBuf::from("static"),
-            max_connections: 1024,
-            max_connections_per_ip: 0,
-            listen_backlog: 1024,
-            header_timeout: Duration::from_secs(10),
-            idle_timeout: Duration::from_secs(60),
-            body_timeout: Duration::from_secs(10),
-            body_min_rate: 500,
-            send_timeout: Duration::from_secs(30),
-            send_min_rate: 1024,
-            linger_timeout: Duration::from_secs(2),
-            max_head_bytes: 16 * 1024,
-            max_headers: 100,
-            max_body_bytes: 1024 * 1024,
-            cache_control: "public, max-age=300".into(),
-            shutdown_grace: Duration::from_secs(10),
-        }
-    }
-}
+use crate::http::App;
+use shared::Shared;
 
 /// A failure to start listening.
 #[derive(Debug)]
@@ -117,80 +53,6 @@ impl fmt::Display for BindError {
 }
 
 impl std::error::Error for BindError {}
-
-/// State shared by the accept loops and every connection thread.
-pub(crate) struct Shared {
-    pub(crate) config: ServerConfig,
-    /// The files under the static folder.
-    pub(crate) static_files: static_files::StaticFiles,
-    pub(crate) shutting_down: AtomicBool,
-    /// Ids for the live set, shared by all listeners.
-    pub(crate) next_id: AtomicU64,
-    live: Mutex<LiveSet>,
-    /// Signalled when shutdown begins, and during shutdown when a connection ends.
-    changed: Condvar,
-}
-
-impl Shared {
-    pub(crate) fn live(&self) -> MutexGuard<'_, LiveSet> {
-        // A poisoned lock only means a thread panicked while holding it; the set is still sound.
-        self.live.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// The caps new connections are admitted under.
-    pub(crate) fn caps(&self) -> Caps {
-        Caps {
-            total: self.config.max_connections,
-            per_ip: self.config.max_connections_per_ip,
-            min_rate: self.config.body_min_rate,
-        }
-    }
-}
-
-impl Shared {
-    /// Admits a new connection, reclaiming room where a cap is reached and, if there is none
-    /// to reclaim, waiting up to `ADMIT_WAIT` in a first-come first-served queue for some
-    /// (slow connections ripen, others end). `Full` means the client should be refused.
-    pub(crate) fn admit(&self, id: u64, conn: &live::LiveConnection) -> live::Admission {
-        let caps = self.caps();
-        let mut live = self.live();
-        if live.queue.is_empty() {
-            match live.admit(id, conn, caps) {
-                live::Admission::Full(_) if live.may_wait(caps) => {}
-                admitted_or_refused => return admitted_or_refused,
-            }
-        } else if !live.may_wait(caps) {
-            return live::Admission::Full("connection cap (and the queue for room)");
-        }
-        let deadline = Instant::now() + live::ADMIT_WAIT;
-        let me = Arc::new(Condvar::new());
-        live.queue.push_back((id, me.clone()));
-        let outcome = loop {
-            let now = Instant::now();
-            let give_up = now >= deadline || self.shutting_down.load(Ordering::SeqCst);
-            let wait = if live.is_next(id) {
-                match live.admit(id, conn, caps) {
-                    live::Admission::Full(cap) if give_up => break live::Admission::Full(cap),
-                    live::Admission::Full(_) => {}
-                    admitted => break admitted,
-                }
-                // Connections that end wake the first in line; slow ones ripen unannounced.
-                (deadline - now).min(Duration::from_millis(20))
-            } else if give_up {
-                break live::Admission::Full("connection cap (waited in the queue for room)");
-            } else {
-                deadline - now
-            };
-            live = me
-                .wait_timeout(live, wait)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
-        };
-        live.queue.retain(|(queued, _)| *queued != id);
-        live.wake_next();
-        outcome
-    }
-}
 
 /// A bound, not yet running server.
 pub struct Server {
@@ -234,14 +96,7 @@ impl Server {
             static_files::StaticFiles::new(static_root, config.cache_control.clone());
         Ok(Server {
             listeners,
-            shared: Arc::new(Shared {
-                config,
-                static_files,
-                shutting_down: AtomicBool::new(false),
-                next_id: AtomicU64::new(0),
-                live: Mutex::new(LiveSet::default()),
-                changed: Condvar::new(),
-            }),
+            shared: Arc::new(Shared::new(config, static_files)),
         })
     }
 
@@ -346,37 +201,6 @@ fn bind_all(addrs: &[SocketAddr], backlog: u32) -> Result<Vec<TcpListener>, Bind
         }
     }
     Ok(listeners)
-}
-
-/// Removes a connection from the live set when its thread ends, however it ends.
-pub(crate) struct Deregister<'a> {
-    pub(crate) shared: &'a Shared,
-    pub(crate) id: u64,
-}
-
-impl Drop for Deregister<'_> {
-    fn drop(&mut self) {
-        let mut live = self.shared.live();
-        live.remove(self.id);
-        live.wake_next();
-        // Only the shutdown code waits for connections to end; waking it on every connection
-        // otherwise would cost two context switches each.
-        if self.shared.shutting_down.load(Ordering::SeqCst) {
-            self.shared.changed.notify_all();
-        }
-    }
-}
-
-/// Answers a connection the server has no room for, without giving it a thread.
-pub(crate) fn reject_busy(stream: &TcpStream) {
-    let resp = Response::error_page(503).with_header("Retry-After", "1");
-    let mut out = Vec::with_capacity(512);
-    response::write_head(&mut out, &resp, Some("close"));
-    out.extend_from_slice(resp.body.as_bytes().unwrap_or_default());
-    // One attempt, never blocking: a slow client must not hold up the accept loop.
-    let _ = stream.set_nonblocking(true);
-    let _ = (&*stream).write(&out);
-    let _ = stream.shutdown(Shutdown::Write);
 }
 
 /// A small deterministic random generator for the randomised tests, so that failures reproduce.

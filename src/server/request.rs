@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 
 use super::activity::{Activity, Phase};
 use super::head::{parse_head, Head, ReadError};
-use super::ServerConfig;
+use super::settings::ServerConfig;
 
 /// A connection's read buffer starts this small (most request heads are a few hundred bytes)
 /// and doubles while a larger head or body needs it.

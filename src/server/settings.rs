@@ -1,0 +1,73 @@
+//! The server's settings: one plain struct, filled by the caller (miniweb's `main` from
+//! `config.toml`, an example with `ServerConfig::default()`).
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The most header fields any configuration may allow (the parser's array is this long).
+pub const MAX_HEADERS_CEILING: usize = 256;
+
+/// Everything the server needs to know, already validated (see `config.rs`). `Default` gives
+/// the documented defaults of `config.toml`, serving `static/`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerConfig {
+    /// Folder whose files are served as they are.
+    pub static_dir: PathBuf,
+    /// Live connections at most; past this, room is reclaimed from idle or slow connections,
+    /// and new ones get a 503 only when there is none to reclaim.
+    pub max_connections: usize,
+    /// Live connections from one client address at most; 0 for no limit.
+    pub max_connections_per_ip: usize,
+    /// Pending connections the kernel queues for `accept` on each listener.
+    pub listen_backlog: u32,
+    /// Time a client has to send a whole request head: from the connection's start for its
+    /// first request, from the first byte for later ones.
+    pub header_timeout: Duration,
+    /// Time an idle keep-alive connection stays open waiting for the next request.
+    pub idle_timeout: Duration,
+    /// Time for the first bytes of a request body ...
+    pub body_timeout: Duration,
+    /// ... and then one more second for every this many bytes received (0: no minimum).
+    pub body_min_rate: u64,
+    /// A response that makes no progress for this long is abandoned ...
+    pub send_timeout: Duration,
+    /// ... and so is one that averages fewer bytes per second than this after that grace
+    /// (0: no minimum).
+    pub send_min_rate: u64,
+    /// How long the server drains what a client still sends after its last response before
+    /// closing (the lingering close), in all.
+    pub linger_timeout: Duration,
+    /// Largest request head (request line plus header fields) in bytes.
+    pub max_head_bytes: usize,
+    /// Most header fields in one request.
+    pub max_headers: usize,
+    /// Largest request body in bytes.
+    pub max_body_bytes: u64,
+    /// `Cache-Control` sent with static files.
+    pub cache_control: String,
+    /// How long shutdown waits for requests in flight.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            static_dir: PathBuf::from("static"),
+            max_connections: 1024,
+            max_connections_per_ip: 0,
+            listen_backlog: 1024,
+            header_timeout: Duration::from_secs(10),
+            idle_timeout: Duration::from_secs(60),
+            body_timeout: Duration::from_secs(10),
+            body_min_rate: 500,
+            send_timeout: Duration::from_secs(30),
+            send_min_rate: 1024,
+            linger_timeout: Duration::from_secs(2),
+            max_head_bytes: 16 * 1024,
+            max_headers: 100,
+            max_body_bytes: 1024 * 1024,
+            cache_control: "public, max-age=300".into(),
+            shutdown_grace: Duration::from_secs(10),
+        }
+    }
+}
