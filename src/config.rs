@@ -77,53 +77,18 @@ impl Default for RawConfig {
     }
 }
 
-/// Validated settings, with paths made absolute.
+/// Validated settings, with paths made absolute: where to listen, the server's settings, the
+/// framework's settings, and the log level. Each side's settings are its own plain struct.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
     /// `localhost` (both loopbacks), an IP address, or a host name to resolve.
     pub host: String,
     /// TCP port; 0 picks a free one.
     pub port: u16,
-    /// Files served as they are.
-    pub static_dir: PathBuf,
-    /// Tera templates.
-    pub templates_dir: PathBuf,
-    /// The SQLite database file.
-    pub database: PathBuf,
-    /// Numbered `.sql` files applied at start-up.
-    pub migrations_dir: PathBuf,
-    /// Live connections at most.
-    pub max_connections: usize,
-    /// Live connections from one address at most; 0 for no limit.
-    pub max_connections_per_ip: usize,
-    /// The accept queue of each listener.
-    pub listen_backlog: u32,
-    /// Time to receive a request head.
-    pub header_timeout: Duration,
-    /// Time an idle keep-alive connection is kept.
-    pub idle_timeout: Duration,
-    /// Time for the first bytes of a request body.
-    pub body_timeout: Duration,
-    /// Bytes per second a body must keep up after `body_timeout`; 0 for no minimum.
-    pub body_min_rate: u64,
-    /// Time a response may make no progress.
-    pub send_timeout: Duration,
-    /// Bytes per second a response must average after `send_timeout`; 0 for no minimum.
-    pub send_min_rate: u64,
-    /// Time the lingering close drains a client, in all.
-    pub linger_timeout: Duration,
-    /// Time shutdown waits for requests in flight.
-    pub shutdown_grace: Duration,
-    /// Largest request head.
-    pub max_head_bytes: usize,
-    /// Most header fields in a request.
-    pub max_headers: usize,
-    /// Largest request body.
-    pub max_body_bytes: u64,
-    /// `Cache-Control` of static files.
-    pub cache_control: String,
-    /// Whether rendered pages are kept until the data changes.
-    pub page_cache: bool,
+    /// What the server needs.
+    pub server: ServerConfig,
+    /// What the framework needs.
+    pub framework: Settings,
     /// Default log level when `RUST_LOG` is not set.
     pub log_level: String,
 }
@@ -203,13 +168,8 @@ impl Config {
                 "{name}: cache_control must be one line"
             )));
         }
-        Ok(Config {
-            host: raw.host,
-            port: int("port", raw.port, 0, 65535)? as u16,
+        let server = ServerConfig {
             static_dir: base.join(raw.static_dir),
-            templates_dir: base.join(raw.templates_dir),
-            database: base.join(raw.database),
-            migrations_dir: base.join(raw.migrations_dir),
             max_connections: int("max_connections", raw.max_connections, 1, 1_000_000)? as usize,
             max_connections_per_ip: int(
                 "max_connections_per_ip",
@@ -235,7 +195,18 @@ impl Config {
             )? as usize,
             max_body_bytes: int("max_body_bytes", raw.max_body_bytes, 0, 1 << 40)? as u64,
             cache_control: raw.cache_control,
+        };
+        let framework = Settings {
+            templates_dir: base.join(raw.templates_dir),
+            database: base.join(raw.database),
+            migrations_dir: base.join(raw.migrations_dir),
             page_cache: raw.page_cache,
+        };
+        Ok(Config {
+            host: raw.host,
+            port: int("port", raw.port, 0, 65535)? as u16,
+            server,
+            framework,
             log_level: level,
         })
     }
@@ -262,38 +233,6 @@ impl Config {
         }
         Ok(addrs)
     }
-
-    /// The part of the settings the framework uses.
-    pub fn framework_settings(&self) -> Settings {
-        Settings {
-            templates_dir: self.templates_dir.clone(),
-            database: self.database.clone(),
-            migrations_dir: self.migrations_dir.clone(),
-            page_cache: self.page_cache,
-        }
-    }
-
-    /// The part of the settings the server uses.
-    pub fn server_config(&self) -> ServerConfig {
-        ServerConfig {
-            static_dir: self.static_dir.clone(),
-            max_connections: self.max_connections,
-            max_connections_per_ip: self.max_connections_per_ip,
-            listen_backlog: self.listen_backlog,
-            header_timeout: self.header_timeout,
-            idle_timeout: self.idle_timeout,
-            body_timeout: self.body_timeout,
-            body_min_rate: self.body_min_rate,
-            send_timeout: self.send_timeout,
-            send_min_rate: self.send_min_rate,
-            linger_timeout: self.linger_timeout,
-            max_head_bytes: self.max_head_bytes,
-            max_headers: self.max_headers,
-            max_body_bytes: self.max_body_bytes,
-            cache_control: self.cache_control.clone(),
-            shutdown_grace: self.shutdown_grace,
-        }
-    }
 }
 
 #[cfg(test)]
@@ -310,8 +249,8 @@ mod tests {
         let c = parse("").unwrap();
         assert_eq!(c.port, 8080);
         assert_eq!(c.host, "localhost");
-        assert!(c.static_dir.is_absolute());
-        assert!(c.static_dir.ends_with("static"));
+        assert!(c.server.static_dir.is_absolute());
+        assert!(c.server.static_dir.ends_with("static"));
     }
 
     #[test]
@@ -323,7 +262,7 @@ mod tests {
         let d = Config::parse("", &shipped).unwrap();
         assert_eq!(c, d, "config.toml and RawConfig::default() disagree");
         assert_eq!(
-            c.static_dir,
+            c.server.static_dir,
             Path::new(env!("CARGO_MANIFEST_DIR")).join("static")
         );
         // Every key of the defaults is written out in the shipped file.
@@ -339,7 +278,7 @@ mod tests {
 
     #[test]
     fn the_server_defaults_are_the_config_defaults() {
-        let from_file = parse("").unwrap().server_config();
+        let from_file = parse("").unwrap().server;
         let built_in = ServerConfig {
             static_dir: from_file.static_dir.clone(),
             ..ServerConfig::default()
@@ -383,8 +322,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let file = dir.path().join("site.toml");
         let c = Config::parse("static_dir = \"www\"\ndatabase = \"/abs/x.db\"", &file).unwrap();
-        assert_eq!(c.static_dir, dir.path().canonicalize().unwrap().join("www"));
-        assert_eq!(c.database, Path::new("/abs/x.db"));
+        assert_eq!(
+            c.server.static_dir,
+            dir.path().canonicalize().unwrap().join("www")
+        );
+        assert_eq!(c.framework.database, Path::new("/abs/x.db"));
     }
 
     #[test]

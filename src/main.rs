@@ -92,8 +92,8 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     let addrs = config.listen_addrs()?;
     // Everything that can fail on a file fails here, before the socket is bound.
-    let framework = Arc::new(Framework::from_settings(&config.framework_settings())?);
-    let server = Server::bind(&addrs, config.server_config())?;
+    let framework = Arc::new(Framework::from_settings(&config.framework)?);
+    let server = Server::bind(&addrs, config.server)?;
     let handle = server.shutdown_handle();
     let mut signals = signal_hook::iterator::Signals::new([
         signal_hook::consts::SIGINT,
