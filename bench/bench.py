@@ -190,6 +190,7 @@ def miniweb_server(work, static, cache, max_connections=4096):
             f'templates_dir = "{ROOT}/templates"\nmigrations_dir = "{ROOT}/migrations"\n'
             f'database = "{sub}/stock.db"\nmax_connections = {max_connections}\n'
             f'page_cache = {"true" if cache else "false"}\nlog_level = "warn"\n'
+            'access_log = "off"\n'
         )
     return Server(name, "miniweb", [BIN, "--config", cfg], port, env={"RUST_LOG": "warn"})
 

@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::framework::Settings;
-use crate::server::{ServerConfig, MAX_HEADERS_CEILING};
+use crate::server::{AccessLog, ServerConfig, MAX_HEADERS_CEILING};
 
 /// The file looked for in the current folder when `--config` is not given.
 pub const DEFAULT_FILE: &str = "config.toml";
@@ -45,6 +45,7 @@ struct RawConfig {
     cache_control: String,
     page_cache: bool,
     log_level: String,
+    access_log: String,
 }
 
 impl Default for RawConfig {
@@ -73,6 +74,7 @@ impl Default for RawConfig {
             cache_control: "public, max-age=300".into(),
             page_cache: true,
             log_level: "info".into(),
+            access_log: "-".into(),
         }
     }
 }
@@ -195,6 +197,16 @@ impl Config {
             )? as usize,
             max_body_bytes: int("max_body_bytes", raw.max_body_bytes, 0, 1 << 40)? as u64,
             cache_control: raw.cache_control,
+            access_log: match raw.access_log.as_str() {
+                "-" => AccessLog::Stdout,
+                "off" => AccessLog::Off,
+                "" => {
+                    return Err(ConfigError(format!(
+                        "{name}: access_log must be \"-\" (standard output), \"off\" or a file"
+                    )))
+                }
+                file => AccessLog::File(base.join(file)),
+            },
         };
         let framework = Settings {
             templates_dir: base.join(raw.templates_dir),
@@ -301,6 +313,7 @@ mod tests {
                 "body_min_bytes_per_sec must be",
             ),
             ("listen_backlog = 0", "listen_backlog must be"),
+            ("access_log = \"\"", "access_log must be"),
             (
                 "max_connections_per_ip = -1",
                 "max_connections_per_ip must be",

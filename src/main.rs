@@ -16,7 +16,8 @@ usage: miniweb [PORT] [--config FILE] [--routes] [--help]
   --routes       print the route table and exit
   --help         print this help and exit
 
-Logging: RUST_LOG (e.g. RUST_LOG=debug, RUST_LOG=info,access=off) overrides log_level.";
+Logging: RUST_LOG (e.g. RUST_LOG=debug) overrides log_level for the diagnostic log (standard
+error); the access log goes to standard output unless access_log in the config says otherwise.";
 
 /// What the command line asks for.
 #[derive(Debug, Default)]

@@ -1,10 +1,17 @@
-//! The access log: one line per request in the Combined Log Format, plus the time taken.
+//! The access log: one line per request in the Combined Log Format, plus the time taken in
+//! seconds as a last field (as nginx's `$request_time`), to standard output or a file, apart
+//! from the diagnostic log on standard error, so that log analysers (goaccess
+//! `--log-format=COMBINED`) read it as it is.
 
 use std::fmt::Write as _;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write as _};
 use std::net::SocketAddr;
+use std::path::Path;
 use std::time::Instant;
 
 use super::date;
+use super::settings::AccessLog;
 use crate::http::{Headers, Version};
 
 /// What the access log records of one exchange.
@@ -20,12 +27,50 @@ pub(crate) struct Entry<'a> {
     pub started: Instant,
 }
 
-/// Writes `entry` at info level under the target `access`, so that
-/// `RUST_LOG=access=off` silences it alone.
-pub(crate) fn log(entry: &Entry<'_>) {
-    if !log::log_enabled!(target: "access", log::Level::Info) {
-        return;
+/// Where the lines go, opened once.
+pub(crate) enum AccessLogger {
+    Off,
+    Stdout,
+    /// Opened for appending: each line goes out in one `write`, which the kernel never
+    /// interleaves with another thread's, so no lock is needed.
+    File(File),
+}
+
+impl AccessLogger {
+    /// Opens the destination, creating a log file's folder if needed.
+    pub fn open(destination: &AccessLog) -> io::Result<AccessLogger> {
+        Ok(match destination {
+            AccessLog::Off => AccessLogger::Off,
+            AccessLog::Stdout => AccessLogger::Stdout,
+            AccessLog::File(path) => {
+                if let Some(folder) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(folder)?;
+                }
+                AccessLogger::File(open_append(path)?)
+            }
+        })
     }
+
+    /// Writes the line of one exchange. A failed write is reported in the diagnostic log and
+    /// never fails the request.
+    pub fn log(&self, entry: &Entry<'_>) {
+        let written = match self {
+            AccessLogger::Off => return,
+            AccessLogger::Stdout => io::stdout().lock().write_all(line(entry).as_bytes()),
+            AccessLogger::File(file) => (&*file).write_all(line(entry).as_bytes()),
+        };
+        if let Err(e) = written {
+            log::warn!("access log: {e}");
+        }
+    }
+}
+
+fn open_append(path: &Path) -> io::Result<File> {
+    OpenOptions::new().create(true).append(true).open(path)
+}
+
+/// The line for `entry`, with its newline.
+fn line(entry: &Entry<'_>) -> String {
     let mut line = String::with_capacity(200);
     let _ = write!(line, "{} - - [", entry.peer.ip());
     date::with_now(|d| line.push_str(&date::clf(d)));
@@ -44,9 +89,9 @@ pub(crate) fn log(entry: &Entry<'_>) {
     escaped(&mut line, header("Referer"));
     line.push_str("\" \"");
     escaped(&mut line, header("User-Agent"));
-    let ms = entry.started.elapsed().as_secs_f64() * 1000.0;
-    let _ = write!(line, "\" {ms:.3}ms");
-    log::info!(target: "access", "{line}");
+    let secs = entry.started.elapsed().as_secs_f64();
+    let _ = writeln!(line, "\" {secs:.6}");
+    line
 }
 
 /// Appends `s` with quotes, backslashes and control characters escaped as `\xHH`, so that a

@@ -8,7 +8,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::access_log::{self, Entry};
+use super::access_log::{AccessLogger, Entry};
 use super::activity::{Activity, Phase};
 use super::head::{self, Framing, Head, ReadError};
 use super::request::RequestReader;
@@ -47,7 +47,15 @@ pub(crate) fn serve(
             Ok(pair) => pair,
             Err(ReadError::Closed) => return,
             Err(ReadError::Reject(status, why)) => {
-                reject(&mut sender, peer, None, status, why, &mut out);
+                reject(
+                    &shared.access_log,
+                    &mut sender,
+                    peer,
+                    None,
+                    status,
+                    why,
+                    &mut out,
+                );
                 linger_close(stream, activity, config.linger_timeout);
                 return;
             }
@@ -55,7 +63,15 @@ pub(crate) fn serve(
         let req = match read_request(&mut reader, &mut sender, head, peer) {
             Ok(req) => req,
             Err((head, ReadError::Reject(status, why))) => {
-                reject(&mut sender, peer, Some(&head), status, why, &mut out);
+                reject(
+                    &shared.access_log,
+                    &mut sender,
+                    peer,
+                    Some(&head),
+                    status,
+                    why,
+                    &mut out,
+                );
                 linger_close(stream, activity, config.linger_timeout);
                 return;
             }
@@ -68,7 +84,7 @@ pub(crate) fn serve(
             && !shared.shutting_down.load(Ordering::SeqCst)
             && !resp.headers.has_token("Connection", "close");
         let written = write_response(&mut sender, &req, &mut resp, keep_alive, &mut out);
-        access_log::log(&Entry {
+        shared.access_log.log(&Entry {
             peer,
             request: Some((&req.method, &req.target, req.version)),
             headers: Some(&req.headers),
@@ -193,6 +209,7 @@ fn call_app(app: &dyn App, req: &Request) -> Response {
 
 /// Answers a request the server refuses on its own; the caller then closes.
 fn reject(
+    access_log: &AccessLogger,
     sender: &mut Sender<'_>,
     peer: SocketAddr,
     head: Option<&Head>,
@@ -210,7 +227,7 @@ fn reject(
     if let Err(e) = sender.write_all(out) {
         log::debug!("{peer}: {e}");
     }
-    access_log::log(&Entry {
+    access_log.log(&Entry {
         peer,
         request: head.map(|h| (h.method.as_str(), h.target.as_str(), h.version)),
         headers: head.map(|h| &h.headers),

@@ -26,7 +26,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
-pub use settings::{ServerConfig, MAX_HEADERS_CEILING};
+pub use settings::{AccessLog, ServerConfig, MAX_HEADERS_CEILING};
 
 use crate::http::App;
 use shared::Shared;
@@ -40,6 +40,8 @@ pub enum BindError {
     Io(SocketAddr, io::Error),
     /// The static folder cannot be used.
     StaticDir(PathBuf, io::Error),
+    /// The access log file cannot be opened.
+    AccessLog(PathBuf, io::Error),
 }
 
 impl fmt::Display for BindError {
@@ -48,6 +50,7 @@ impl fmt::Display for BindError {
             BindError::AddrInUse(a) => write!(f, "address already in use: {a}"),
             BindError::Io(a, e) => write!(f, "cannot listen on {a}: {e}"),
             BindError::StaticDir(p, e) => write!(f, "static folder {}: {e}", p.display()),
+            BindError::AccessLog(p, e) => write!(f, "access log {}: {e}", p.display()),
         }
     }
 }
@@ -92,11 +95,18 @@ impl Server {
                 other => break other?,
             }
         };
+        let access_log = access_log::AccessLogger::open(&config.access_log).map_err(|e| {
+            let path = match &config.access_log {
+                AccessLog::File(p) => p.clone(),
+                _ => PathBuf::from("-"),
+            };
+            BindError::AccessLog(path, e)
+        })?;
         let static_files =
             static_files::StaticFiles::new(static_root, config.cache_control.clone());
         Ok(Server {
             listeners,
-            shared: Arc::new(Shared::new(config, static_files)),
+            shared: Arc::new(Shared::new(config, static_files, access_log)),
         })
     }
 

@@ -4,6 +4,17 @@
 use std::path::PathBuf;
 use std::time::Duration;
 
+/// Where the access log goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AccessLog {
+    /// Standard output (the default), apart from the diagnostic log on standard error.
+    Stdout,
+    /// Appended to this file.
+    File(PathBuf),
+    /// Not written.
+    Off,
+}
+
 /// The most header fields any configuration may allow (the parser's array is this long).
 pub const MAX_HEADERS_CEILING: usize = 256;
 
@@ -47,6 +58,8 @@ pub struct ServerConfig {
     pub cache_control: String,
     /// How long shutdown waits for requests in flight.
     pub shutdown_grace: Duration,
+    /// Where the access log goes.
+    pub access_log: AccessLog,
 }
 
 impl Default for ServerConfig {
@@ -68,6 +81,7 @@ impl Default for ServerConfig {
             max_body_bytes: 1024 * 1024,
             cache_control: "public, max-age=300".into(),
             shutdown_grace: Duration::from_secs(10),
+            access_log: AccessLog::Stdout,
         }
     }
 }

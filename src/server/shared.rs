@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
+use super::access_log::AccessLogger;
 use super::live::{self, Caps, LiveSet};
 use super::response;
 use super::settings::ServerConfig;
@@ -18,6 +19,8 @@ pub(crate) struct Shared {
     pub(crate) config: ServerConfig,
     /// The files under the static folder.
     pub(crate) static_files: StaticFiles,
+    /// Where each exchange is recorded.
+    pub(crate) access_log: AccessLogger,
     pub(crate) shutting_down: AtomicBool,
     /// Ids for the live set, shared by all listeners.
     pub(crate) next_id: AtomicU64,
@@ -28,10 +31,15 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// Nothing live yet, not shutting down.
-    pub(crate) fn new(config: ServerConfig, static_files: StaticFiles) -> Shared {
+    pub(crate) fn new(
+        config: ServerConfig,
+        static_files: StaticFiles,
+        access_log: AccessLogger,
+    ) -> Shared {
         Shared {
             config,
             static_files,
+            access_log,
             shutting_down: AtomicBool::new(false),
             next_id: AtomicU64::new(0),
             live: Mutex::new(LiveSet::default()),

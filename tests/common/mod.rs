@@ -24,7 +24,10 @@ pub struct Site {
     pub dir: tempfile::TempDir,
     pub addr: SocketAddr,
     child: Child,
+    /// Standard error (the diagnostic log) and standard output (the access log), as they come.
     log: Arc<Mutex<Vec<String>>>,
+    /// Standard output alone.
+    out: Arc<Mutex<Vec<String>>>,
 }
 
 /// Extra lines for the test's `config.toml`.
@@ -77,12 +80,21 @@ impl Site {
             .current_dir(dir.path())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
-            .stdout(Stdio::null())
+            .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
             .map_err(|e| e.to_string())?;
         let stderr = child.stderr.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
+        let out = Arc::new(Mutex::new(Vec::new()));
+        let (both, alone) = (log.clone(), out.clone());
+        thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                alone.lock().unwrap().push(line.clone());
+                both.lock().unwrap().push(line);
+            }
+        });
         let (tx, rx) = mpsc::channel();
         let sink = log.clone();
         thread::spawn(move || {
@@ -105,6 +117,7 @@ impl Site {
                 dir,
                 child,
                 log,
+                out,
             }),
             Err(_) => {
                 let _ = child.kill();
@@ -147,6 +160,11 @@ impl Site {
     /// Every log line so far.
     pub fn log(&self) -> String {
         self.log.lock().unwrap().join("\n")
+    }
+
+    /// Every line of standard output so far (the access log, by default).
+    pub fn stdout(&self) -> String {
+        self.out.lock().unwrap().join("\n")
     }
 
     /// Waits until a log line contains `needle`, at most `limit`; false if none did.
@@ -243,6 +261,8 @@ pub fn test_config(root: &Path) -> ServerConfig {
         max_body_bytes: 64 * 1024,
         cache_control: "public, max-age=60".into(),
         shutdown_grace: Duration::from_secs(5),
+        // The test harness captures printing, not writes to the process's standard output.
+        access_log: miniweb::server::AccessLog::Off,
     }
 }
 
