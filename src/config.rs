@@ -18,6 +18,10 @@ use crate::server::{AccessLog, ServerConfig, MAX_HEADERS_CEILING};
 /// The file looked for in the current folder when `--config` is not given.
 pub const DEFAULT_FILE: &str = "config.toml";
 
+/// Every key can also be set by an environment variable: this prefix, then the key in upper
+/// case (`MINIWEB_PORT`, `MINIWEB_ACCESS_LOG`). The environment wins over the file.
+pub const ENV_PREFIX: &str = "MINIWEB_";
+
 /// The settings as written in the file; every field has a default, unknown keys are errors.
 #[derive(Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -109,29 +113,41 @@ impl std::error::Error for ConfigError {}
 
 impl Config {
     /// Loads `path`, or `config.toml` in the current folder if it exists, or the built-in
-    /// defaults (relative to the current folder).
+    /// defaults (relative to the current folder); then `MINIWEB_*` environment variables
+    /// override what they name.
     pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+        let env = |name: &str| std::env::var(name).ok();
         let (file, must_exist) = match path {
             Some(p) => (p.to_path_buf(), true),
             None => (PathBuf::from(DEFAULT_FILE), false),
         };
-        let text = match std::fs::read_to_string(&file) {
-            Ok(t) => t,
+        match std::fs::read_to_string(&file) {
+            Ok(text) => Config::parse_with_env(&text, &file, &env),
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
                 let here = std::env::current_dir()
                     .map_err(|e| ConfigError(format!("current folder: {e}")))?;
-                return Config::validate(RawConfig::default(), &here, "built-in defaults");
+                let raw = with_env(RawConfig::default(), &env)?;
+                Config::validate(raw.0, &here, &Sources::new("built-in defaults", raw.1))
             }
-            Err(e) => return Err(ConfigError(format!("{}: {e}", file.display()))),
-        };
-        Config::parse(&text, &file)
+            Err(e) => Err(ConfigError(format!("{}: {e}", file.display()))),
+        }
     }
 
-    /// Parses the text of a config file found at `file`.
+    /// Parses the text of a config file found at `file`, with no environment.
     pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
+        Config::parse_with_env(text, file, &|_| None)
+    }
+
+    /// Parses the text of a config file found at `file`; `env` looks up `MINIWEB_*` variables.
+    pub fn parse_with_env(
+        text: &str,
+        file: &Path,
+        env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config, ConfigError> {
         let name = file.display().to_string();
         let raw: RawConfig = toml::from_str(text)
             .map_err(|e| ConfigError(format!("{name}: {}", e.to_string().trim_end())))?;
+        let (raw, from_env) = with_env(raw, env)?;
         let base = match file.parent() {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
@@ -139,14 +155,15 @@ impl Config {
         let base = base
             .canonicalize()
             .map_err(|e| ConfigError(format!("{name}: folder {}: {e}", base.display())))?;
-        Config::validate(raw, &base, &name)
+        Config::validate(raw, &base, &Sources::new(&name, from_env))
     }
 
-    fn validate(raw: RawConfig, base: &Path, name: &str) -> Result<Config, ConfigError> {
+    fn validate(raw: RawConfig, base: &Path, from: &Sources) -> Result<Config, ConfigError> {
         let int = |key: &str, v: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
             if v < min || v > max {
                 Err(ConfigError(format!(
-                    "{name}: {key} must be {min}-{max}, got {v}"
+                    "{}: {key} must be {min}-{max}, got {v}",
+                    from.of(key)
                 )))
             } else {
                 Ok(v)
@@ -158,16 +175,21 @@ impl Config {
         let level = raw.log_level.to_ascii_lowercase();
         if !["off", "error", "warn", "info", "debug", "trace"].contains(&level.as_str()) {
             return Err(ConfigError(format!(
-                "{name}: log_level must be one of off, error, warn, info, debug, trace, got {:?}",
+                "{}: log_level must be one of off, error, warn, info, debug, trace, got {:?}",
+                from.of("log_level"),
                 raw.log_level
             )));
         }
         if raw.host.trim().is_empty() {
-            return Err(ConfigError(format!("{name}: host must not be empty")));
+            return Err(ConfigError(format!(
+                "{}: host must not be empty",
+                from.of("host")
+            )));
         }
         if raw.cache_control.contains(['\r', '\n']) {
             return Err(ConfigError(format!(
-                "{name}: cache_control must be one line"
+                "{}: cache_control must be one line",
+                from.of("cache_control")
             )));
         }
         let server = ServerConfig {
@@ -202,7 +224,8 @@ impl Config {
                 "off" => AccessLog::Off,
                 "" => {
                     return Err(ConfigError(format!(
-                        "{name}: access_log must be \"-\" (standard output), \"off\" or a file"
+                        "{}: access_log must be \"-\" (standard output), \"off\" or a file",
+                        from.of("access_log")
                     )))
                 }
                 file => AccessLog::File(base.join(file)),
@@ -245,6 +268,73 @@ impl Config {
         }
         Ok(addrs)
     }
+}
+
+/// Where each setting came from, so that a message names the file or the variable at fault.
+struct Sources {
+    file: String,
+    from_env: Vec<String>,
+}
+
+impl Sources {
+    fn new(file: &str, from_env: Vec<String>) -> Sources {
+        Sources {
+            file: file.to_string(),
+            from_env,
+        }
+    }
+
+    /// The file's name, or the environment variable's when it set `key`.
+    fn of(&self, key: &str) -> String {
+        if self.from_env.iter().any(|k| k == key) {
+            format!("environment variable {}", env_name(key))
+        } else {
+            self.file.clone()
+        }
+    }
+}
+
+/// `port` -> `MINIWEB_PORT`.
+fn env_name(key: &str) -> String {
+    format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())
+}
+
+/// `raw` with every key that a `MINIWEB_*` variable sets replaced by the variable's value,
+/// read as the key's type; and the keys so set.
+fn with_env(
+    raw: RawConfig,
+    env: &dyn Fn(&str) -> Option<String>,
+) -> Result<(RawConfig, Vec<String>), ConfigError> {
+    let mut table = toml::Table::try_from(&raw).expect("settings serialise to a table");
+    let mut from_env = Vec::new();
+    for (key, value) in table.iter_mut() {
+        let var = env_name(key);
+        let Some(text) = env(&var) else { continue };
+        let bad = |what: &str| {
+            ConfigError(format!(
+                "environment variable {var}: {key} must be {what}, got {text:?}"
+            ))
+        };
+        *value = match value {
+            toml::Value::Integer(_) => {
+                toml::Value::Integer(text.trim().parse().map_err(|_| bad("a whole number"))?)
+            }
+            toml::Value::Boolean(_) => toml::Value::Boolean(match text.trim() {
+                "true" => true,
+                "false" => false,
+                _ => return Err(bad("true or false")),
+            }),
+            _ => toml::Value::String(text.clone()),
+        };
+        from_env.push(key.clone());
+    }
+    if from_env.is_empty() {
+        return Ok((raw, from_env));
+    }
+    let raw = table
+        .try_into()
+        .map_err(|e| ConfigError(format!("environment: {e}")))?;
+    Ok((raw, from_env))
 }
 
 #[cfg(test)]
@@ -327,6 +417,54 @@ mod tests {
             let err = parse(text).unwrap_err().to_string();
             assert!(err.contains("test-config.toml"), "{text}: {err}");
             assert!(err.contains(want), "{text}: {err}");
+        }
+    }
+
+    #[test]
+    fn environment_variables_override_the_file_and_are_named_in_errors() {
+        let env = |vars: &'static [(&'static str, &'static str)]| {
+            move |name: &str| {
+                vars.iter()
+                    .find(|(n, _)| *n == name)
+                    .map(|(_, v)| v.to_string())
+            }
+        };
+        let file = std::env::temp_dir().join("test-config.toml");
+        let vars = env(&[
+            ("MINIWEB_PORT", "9100"),
+            ("MINIWEB_PAGE_CACHE", "false"),
+            ("MINIWEB_HOST", "0.0.0.0"),
+            ("MINIWEB_ACCESS_LOG", "off"),
+            ("OTHER_PORT", "1"),
+        ]);
+        let c = Config::parse_with_env("port = 9000\nhost = \"localhost\"", &file, &vars).unwrap();
+        assert_eq!(c.port, 9100, "the environment wins over the file");
+        assert_eq!(c.host, "0.0.0.0");
+        assert!(!c.framework.page_cache);
+        assert_eq!(c.server.access_log, AccessLog::Off);
+        assert_eq!(
+            c.log_level, "info",
+            "keys without a variable keep the file's value"
+        );
+        let cases: [(&'static [(&'static str, &'static str)], &str); 3] = [
+            (
+                &[("MINIWEB_PORT", "70000")],
+                "environment variable MINIWEB_PORT: port must be 0-65535, got 70000",
+            ),
+            (
+                &[("MINIWEB_PORT", "eighty")],
+                "environment variable MINIWEB_PORT: port must be a whole number, got \"eighty\"",
+            ),
+            (
+                &[("MINIWEB_PAGE_CACHE", "yes")],
+                "MINIWEB_PAGE_CACHE: page_cache must be true or false",
+            ),
+        ];
+        for (vars, want) in cases {
+            let err = Config::parse_with_env("", &file, &env(vars))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(want), "{err}");
         }
     }
 

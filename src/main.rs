@@ -9,12 +9,19 @@ use miniweb::framework::{Framework, Router};
 use miniweb::server::Server;
 
 const USAGE: &str = "\
-usage: miniweb [PORT] [--config FILE] [--routes] [--help]
+usage: miniweb [PORT] [--bind ADDR] [--config FILE] [--routes] [--version] [--help]
 
   PORT           TCP port to listen on (0-65535; 0 picks a free one); default from the config
+  --bind ADDR    address to listen on: localhost (both loopbacks), an IP such as 0.0.0.0, or a
+                 host name; default from the config
   --config FILE  settings file; default ./config.toml if present, else built-in defaults
   --routes       print the route table and exit
+  --version      print the version and exit
   --help         print this help and exit
+
+Every setting of the config file can also be given as an environment variable, MINIWEB_ and
+the key in upper case: MINIWEB_PORT=9000, MINIWEB_ACCESS_LOG=off. Precedence: the command
+line, then the environment, then the config file, then the built-in defaults.
 
 Logging: RUST_LOG (e.g. RUST_LOG=debug) overrides log_level for the diagnostic log (standard
 error); the access log goes to standard output unless access_log in the config says otherwise.";
@@ -23,6 +30,8 @@ error); the access log goes to standard output unless access_log in the config s
 #[derive(Debug, Default)]
 struct Args {
     port: Option<u16>,
+    bind: Option<String>,
+    version: bool,
     config: Option<PathBuf>,
     routes: bool,
     help: bool,
@@ -35,6 +44,9 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         match arg.as_str() {
             "-h" | "--help" => out.help = true,
             "--routes" => out.routes = true,
+            "-V" | "--version" => out.version = true,
+            "--bind" => out.bind = Some(it.next().ok_or("--bind needs an address")?),
+            s if s.starts_with("--bind=") => out.bind = Some(s["--bind=".len()..].to_string()),
             "--config" => {
                 let file = it.next().ok_or("--config needs a file name")?;
                 out.config = Some(PathBuf::from(file));
@@ -69,6 +81,10 @@ fn main() -> ExitCode {
         println!("{USAGE}");
         return ExitCode::SUCCESS;
     }
+    if args.version {
+        println!("miniweb {}", env!("CARGO_PKG_VERSION"));
+        return ExitCode::SUCCESS;
+    }
     match run(args) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
@@ -80,8 +96,15 @@ fn main() -> ExitCode {
 
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::load(args.config.as_deref())?;
+    // The command line wins over the environment and the file.
     if let Some(port) = args.port {
         config.port = port;
+    }
+    if let Some(bind) = args.bind {
+        if bind.trim().is_empty() {
+            return Err("--bind needs an address".into());
+        }
+        config.host = bind;
     }
     env_logger::Builder::new()
         .parse_filters(&config.log_level)

@@ -427,6 +427,69 @@ fn config_errors_name_the_file_and_key() {
 }
 
 #[test]
+fn the_command_line_wins_over_the_environment_which_wins_over_the_file() {
+    let start = |extra: &str, args: &[&str], env: &[(&str, &str)]| {
+        let dir = tempfile::tempdir().unwrap();
+        common::fill_static(&dir.path().join("static"));
+        common::Site::start_with(dir, extra, args, env).unwrap()
+    };
+    let (from_env, from_line) = (common::free_port(), common::free_port());
+    let env_port = from_env.to_string();
+    let site = start("", &[], &[("MINIWEB_PORT", &env_port)]);
+    assert_eq!(
+        site.addr.port(),
+        from_env,
+        "the environment beats the file's port 0"
+    );
+    drop(site);
+    let site = start(
+        "",
+        &[&from_line.to_string()],
+        &[("MINIWEB_PORT", &env_port)],
+    );
+    assert_eq!(
+        site.addr.port(),
+        from_line,
+        "the command line beats the environment"
+    );
+    drop(site);
+    // The file says 127.0.0.1, the environment localhost (both loopbacks), --bind 127.0.0.1.
+    let site = start("", &[], &[("MINIWEB_HOST", "localhost")]);
+    assert!(
+        site.wait_for_log("listening on http://[::1]", Duration::from_secs(5))
+            || std::net::TcpListener::bind("[::1]:0").is_err()
+    );
+    drop(site);
+    let site = start(
+        "",
+        &["--bind", "127.0.0.1"],
+        &[("MINIWEB_HOST", "localhost")],
+    );
+    if std::net::TcpListener::bind("[::1]:0").is_ok() {
+        let v6 = std::net::SocketAddr::new("::1".parse().unwrap(), site.addr.port());
+        assert!(
+            std::net::TcpStream::connect(v6).is_err(),
+            "--bind 127.0.0.1 must not listen on [::1]"
+        );
+    }
+    // A bad value names its variable, before anything binds.
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_miniweb"))
+        .current_dir(dir.path())
+        .env("MINIWEB_MAX_CONNECTIONS", "lots")
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(err.contains("MINIWEB_MAX_CONNECTIONS"), "{err}");
+    let (code, version, _) = run_binary(dir.path(), &["--version"]);
+    assert_eq!(
+        (code, version.trim()),
+        (0, concat!("miniweb ", env!("CARGO_PKG_VERSION")))
+    );
+}
+
+#[test]
 fn localhost_listens_on_both_loopbacks_when_the_machine_has_ipv6() {
     let dir = tempfile::tempdir().unwrap();
     common::fill_static(&dir.path().join("static"));

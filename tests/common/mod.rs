@@ -42,6 +42,15 @@ pub fn site() -> Site {
     site_with("")
 }
 
+/// A port nobody listens on right now (the system's pick, released at once).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
 /// The files every test root has.
 pub fn fill_static(root: &Path) {
     std::fs::create_dir_all(root.join("sub")).unwrap();
@@ -63,6 +72,16 @@ impl Site {
     /// Writes `config.toml` into `dir` (port 0, the project's templates and migrations unless
     /// `extra` says otherwise) and starts the binary there.
     pub fn start_in(dir: tempfile::TempDir, extra: &str) -> Result<Site, String> {
+        Site::start_with(dir, extra, &[], &[])
+    }
+
+    /// As `start_in`, with command-line arguments and environment variables.
+    pub fn start_with(
+        dir: tempfile::TempDir,
+        extra: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Site, String> {
         let p = project();
         let mut config = String::from("port = 0\n");
         if !extra.contains("host =") {
@@ -78,6 +97,8 @@ impl Site {
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
         let mut child = Command::new(env!("CARGO_BIN_EXE_miniweb"))
             .current_dir(dir.path())
+            .args(args)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
