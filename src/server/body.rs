@@ -19,35 +19,55 @@ const MAX_CHUNK_DIGITS: usize = 16;
 /// The body deadline as it moves with what has arrived.
 struct BodyClock {
     started: Instant,
+    /// When bytes last arrived.
+    last: Instant,
     grace: Duration,
     min_rate: u64,
     received: u64,
 }
 
 impl BodyClock {
+    fn new(grace: Duration, min_rate: u64, received: u64) -> BodyClock {
+        let now = Instant::now();
+        BodyClock {
+            started: now,
+            last: now,
+            grace,
+            min_rate,
+            received,
+        }
+    }
+
+    fn arrived(&mut self, n: usize) {
+        self.received += n as u64;
+        self.last = Instant::now();
+    }
+
+    /// The grace plus a second per `min_rate` bytes received; with no minimum rate, the grace
+    /// after the last bytes, so that a stalled body is still bounded.
     fn deadline(&self) -> Instant {
-        let earned = if self.min_rate == 0 {
-            Duration::MAX
-        } else {
-            Duration::from_secs_f64(self.received as f64 / self.min_rate as f64)
-        };
-        self.started
-            .checked_add(self.grace.saturating_add(earned))
-            .unwrap_or(self.started + Duration::from_secs(86_400 * 365))
+        if self.min_rate == 0 {
+            return self.last + self.grace;
+        }
+        let earned = Duration::from_secs_f64(self.received as f64 / self.min_rate as f64);
+        self.started + self.grace + earned
     }
 }
 
 impl RequestReader<'_> {
     /// Reads the body that `framing` announces, de-chunked, at most `max_body_bytes`.
     pub fn read_body(&mut self, framing: &Framing) -> Result<Vec<u8>, ReadError> {
+        // Most requests have no body: no phase, no clock.
+        if matches!(framing, Framing::None | Framing::Length(0)) {
+            return Ok(Vec::new());
+        }
         self.activity.enter(Phase::Body);
         self.activity.progress(self.data().len());
-        let mut clock = BodyClock {
-            started: Instant::now(),
-            grace: self.config.body_timeout,
-            min_rate: self.config.body_min_rate,
-            received: self.data().len() as u64,
-        };
+        let mut clock = BodyClock::new(
+            self.config.body_timeout,
+            self.config.body_min_rate,
+            self.data().len() as u64,
+        );
         match *framing {
             Framing::None => Ok(Vec::new()),
             Framing::Length(n) => {
@@ -135,7 +155,8 @@ impl RequestReader<'_> {
 
     /// One read of the body before its deadline; past the deadline it is a 408.
     fn fill_body(&mut self, clock: &mut BodyClock) -> Result<(), ReadError> {
-        clock.received += self.fill_or_408(clock.deadline(), "body not received in time")? as u64;
+        let n = self.fill_or_408(clock.deadline(), "body not received in time")?;
+        clock.arrived(n);
         Ok(())
     }
 }
@@ -271,6 +292,22 @@ mod tests {
                 String::from_utf8_lossy(line)
             );
         }
+    }
+
+    #[test]
+    fn the_body_deadline_grows_with_the_bytes_or_bounds_a_stall() {
+        let grace = Duration::from_secs(10);
+        let mut rated = BodyClock::new(grace, 500, 0);
+        assert_eq!(rated.deadline(), rated.started + grace);
+        rated.arrived(1000);
+        assert_eq!(
+            rated.deadline(),
+            rated.started + grace + Duration::from_secs(2)
+        );
+        let mut no_minimum = BodyClock::new(grace, 0, 0);
+        assert_eq!(no_minimum.deadline(), no_minimum.started + grace);
+        no_minimum.arrived(1);
+        assert_eq!(no_minimum.deadline(), no_minimum.last + grace);
     }
 
     #[test]
