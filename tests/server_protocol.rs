@@ -474,13 +474,9 @@ fn the_command_line_wins_over_the_environment_which_wins_over_the_file() {
     }
     // A bad value names its variable, before anything binds.
     let dir = tempfile::tempdir().unwrap();
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_miniweb"))
-        .current_dir(dir.path())
-        .env("MINIWEB_MAX_CONNECTIONS", "lots")
-        .output()
-        .unwrap();
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{err}");
+    let (code, _, err) =
+        common::run_binary_with_env(dir.path(), &[], &[("MINIWEB_MAX_CONNECTIONS", "lots")]);
+    assert_eq!(code, 1, "{err}");
     assert!(err.contains("MINIWEB_MAX_CONNECTIONS"), "{err}");
     let (code, version, _) = run_binary(dir.path(), &["--version"]);
     assert_eq!(

@@ -122,10 +122,11 @@ impl<'a> Sender<'a> {
         match attempt {
             Ok(0) => Err(io::ErrorKind::WriteZero.into()),
             Ok(n) => {
+                let now = Instant::now();
                 self.sent += n as u64;
-                self.last_progress = Instant::now();
+                self.last_progress = now;
                 self.activity.progress(n);
-                self.check_rate()?;
+                self.check_rate(now)?;
                 Ok(n)
             }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => Ok(0),
@@ -141,7 +142,7 @@ impl<'a> Sender<'a> {
                         format!("client read nothing for {:?}", self.timeout),
                     ));
                 }
-                self.check_rate()?;
+                self.check_rate(Instant::now())?;
                 Ok(0)
             }
             Err(e) => Err(e),
@@ -150,20 +151,19 @@ impl<'a> Sender<'a> {
 
     /// Fails once the response has taken longer than the grace plus what its bytes allow at
     /// the minimum rate.
-    fn check_rate(&self) -> io::Result<()> {
+    fn check_rate(&self, now: Instant) -> io::Result<()> {
         if self.min_rate == 0 {
             return Ok(());
         }
         let allowed =
             self.timeout + Duration::from_secs_f64(self.sent as f64 / self.min_rate as f64);
-        if self.started.elapsed() > allowed {
+        let taken = now.duration_since(self.started);
+        if taken > allowed {
             return Err(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!(
                     "client read {} bytes in {:?}, under {} bytes/s",
-                    self.sent,
-                    self.started.elapsed(),
-                    self.min_rate
+                    self.sent, taken, self.min_rate
                 ),
             ));
         }

@@ -239,11 +239,21 @@ impl Drop for Site {
     }
 }
 
-/// Runs the binary with `args` in `dir` and returns (exit code, stderr).
+/// Runs the binary with `args` in `dir` and returns (exit code, stdout, stderr).
 pub fn run_binary(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    run_binary_with_env(dir, args, &[])
+}
+
+/// As `run_binary`, with environment variables.
+pub fn run_binary_with_env(
+    dir: &Path,
+    args: &[&str],
+    env: &[(&str, &str)],
+) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_miniweb"))
         .current_dir(dir)
         .args(args)
+        .envs(env.iter().copied())
         .env("RUST_LOG", "info")
         .stdin(Stdio::null())
         .output()
