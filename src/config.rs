@@ -29,6 +29,7 @@ struct RawConfig {
     host: String,
     port: i64,
     static_dir: PathBuf,
+    document_root: PathBuf,
     templates_dir: PathBuf,
     database: PathBuf,
     migrations_dir: PathBuf,
@@ -58,6 +59,7 @@ impl Default for RawConfig {
             host: "localhost".into(),
             port: 8080,
             static_dir: "static".into(),
+            document_root: PathBuf::new(),
             templates_dir: "templates".into(),
             database: "stock.db".into(),
             migrations_dir: "migrations".into(),
@@ -194,6 +196,9 @@ impl Config {
         }
         let server = ServerConfig {
             static_dir: base.join(raw.static_dir),
+            document_root: (!raw.document_root.as_os_str().is_empty())
+                .then(|| base.join(&raw.document_root)),
+            builtin_static: crate::builtin::STATIC,
             max_connections: int("max_connections", raw.max_connections, 1, 1_000_000)? as usize,
             max_connections_per_ip: int(
                 "max_connections_per_ip",
@@ -236,6 +241,8 @@ impl Config {
             database: base.join(raw.database),
             migrations_dir: base.join(raw.migrations_dir),
             page_cache: raw.page_cache,
+            builtin_templates: crate::builtin::TEMPLATES,
+            builtin_migrations: crate::builtin::MIGRATIONS,
         };
         Ok(Config {
             host: raw.host,
@@ -383,6 +390,7 @@ mod tests {
         let from_file = parse("").unwrap().server;
         let built_in = ServerConfig {
             static_dir: from_file.static_dir.clone(),
+            builtin_static: from_file.builtin_static,
             ..ServerConfig::default()
         };
         assert_eq!(from_file, built_in);

@@ -1,10 +1,12 @@
 //! miniweb: a minimal web server, a WSGI-like interface, a tiny framework and a stock site.
 //!
 //! `http` is the interface; `server` serves it; `framework` implements it; `stocks` is the
-//! application built on the framework; `config` reads `config.toml`.
+//! application built on the framework; `config` reads `config.toml`; `builtin` holds the
+//! site's files compiled in.
 
 #![warn(missing_docs)]
 
+pub mod builtin;
 pub mod config;
 pub mod framework;
 pub mod http;

@@ -6,16 +6,20 @@ use std::sync::Arc;
 
 use miniweb::config::Config;
 use miniweb::framework::{Framework, Router};
-use miniweb::server::Server;
+use miniweb::server::{BindError, Server, ServerConfig};
 
 const USAGE: &str = "\
-usage: miniweb [PORT] [--bind ADDR] [--config FILE] [--routes] [--version] [--help]
+usage: miniweb [PORT] [-d DIR] [--bind ADDR] [--config FILE] [--routes] [--version] [--help]
 
   PORT           TCP port to listen on (0-65535; 0 picks a free one); default from the config
+  -d, --directory DIR
+                 serve DIR's files too, before the site's own (like python3 -m http.server
+                 -d DIR); a path that names no file there still reaches the site's pages
   --bind ADDR    address to listen on: localhost (both loopbacks), an IP such as 0.0.0.0, or a
                  host name; default from the config
   --config FILE  settings file; default ./config.toml if present, else built-in defaults
-  --routes       print the route table and exit
+  --routes       print how requests are dispatched, the route table, and routes a static
+                 file shadows, then exit
   --version      print the version and exit
   --help         print this help and exit
 
@@ -31,6 +35,7 @@ error); the access log goes to standard output unless access_log in the config s
 struct Args {
     port: Option<u16>,
     bind: Option<String>,
+    directory: Option<PathBuf>,
     version: bool,
     config: Option<PathBuf>,
     routes: bool,
@@ -46,6 +51,13 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             "--routes" => out.routes = true,
             "-V" | "--version" => out.version = true,
             "--bind" => out.bind = Some(it.next().ok_or("--bind needs an address")?),
+            "-d" | "--directory" => {
+                let dir = it.next().ok_or("-d needs a folder")?;
+                out.directory = Some(PathBuf::from(dir));
+            }
+            s if s.starts_with("--directory=") => {
+                out.directory = Some(PathBuf::from(&s["--directory=".len()..]));
+            }
             s if s.starts_with("--bind=") => out.bind = Some(s["--bind=".len()..].to_string()),
             "--config" => {
                 let file = it.next().ok_or("--config needs a file name")?;
@@ -94,6 +106,23 @@ fn main() -> ExitCode {
     }
 }
 
+/// A sentence for every route a static file hides (files come first, so it is never called).
+fn shadowed_routes(router: &Router, server: &ServerConfig) -> Result<Vec<String>, BindError> {
+    let fixed = router.routes().iter().filter_map(|r| r.fixed_path());
+    let files = miniweb::server::static_paths(server, fixed)?;
+    Ok(router
+        .routes()
+        .iter()
+        .filter(|r| r.fixed_path().is_some_and(|p| files.contains(&p)))
+        .map(|r| {
+            format!(
+                "route {} {} ({}) is shadowed: a static file answers that path first",
+                r.method, r.pattern, r.name
+            )
+        })
+        .collect())
+}
+
 fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let mut config = Config::load(args.config.as_deref())?;
     // The command line wins over the environment and the file.
@@ -106,13 +135,30 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
         }
         config.host = bind;
     }
+    if let Some(dir) = args.directory {
+        // Relative to where the command runs, as for `python3 -m http.server -d DIR`.
+        config.server.document_root = Some(std::env::current_dir()?.join(dir));
+    }
     env_logger::Builder::new()
         .parse_filters(&config.log_level)
         .parse_env("RUST_LOG")
         .init();
+    let router = Router::collect()?;
+    let shadowed = shadowed_routes(&router, &config.server)?;
     if args.routes {
-        print!("{}", Router::collect()?.table());
+        println!(
+            "Files first: a path that names a file under {} (or a folder with an index.html)\n\
+             is served as that file; every other request goes to these routes.\n",
+            config.server.static_dir.display()
+        );
+        print!("{}", router.table());
+        for warning in &shadowed {
+            println!("warning: {warning}");
+        }
         return Ok(());
+    }
+    for warning in &shadowed {
+        log::warn!("{warning}");
     }
     let addrs = config.listen_addrs()?;
     // Everything that can fail on a file fails here, before the socket is bound.

@@ -3,10 +3,32 @@
 mod common;
 
 use common::{big_bytes, InProcess};
-use miniweb::http::{Request, Response};
+use miniweb::http::{App, Body, Request, Response};
+
+/// A stand-in for a framework: pages for `/` and `*.html`, a JSON endpoint, its own 404
+/// page for every other path, and its own look for the server's error pages.
+struct Site;
+
+impl App for Site {
+    fn call(&self, req: &Request) -> Response {
+        match req.path.as_str() {
+            "/api/hello.json" => Response::new(200)
+                .with_header("Content-Type", "application/json")
+                .with_body(Body::Bytes(
+                    format!("{{\"method\":\"{}\"}}", req.method).into(),
+                )),
+            p if p == "/" || p.ends_with(".html") => Response::text(200, "app"),
+            _ => Response::html(404, "<h1>app: no such page</h1>"),
+        }
+    }
+
+    fn error_page(&self, _req: &Request, status: u16) -> Response {
+        Response::html(status, format!("<h1>app's page for {status}</h1>"))
+    }
+}
 
 fn server() -> InProcess {
-    InProcess::start(|_: &Request| Response::text(200, "app"), |_| {})
+    InProcess::start(Site, |_| {})
 }
 
 fn get(s: &InProcess, path: &str, headers: &[(&str, &str)]) -> common::Resp {
@@ -66,11 +88,11 @@ fn etag_and_if_modified_since_give_304_without_a_body() {
         .status,
         200
     );
-    // A precondition that does not hold is 412, with the reason phrase.
+    // A precondition that does not hold is 412, on the app's error page.
     let mut c = s.client();
     let r = c.exchange("GET", "/hello.txt", &[("If-Match", "\"other\"")], b"");
     assert_eq!(r.status, 412);
-    assert!(r.text().contains("412 Precondition Failed"), "{}", r.text());
+    assert_eq!(r.text(), "<h1>app's page for 412</h1>");
     assert_eq!(get(&s, "/hello.txt", &[("If-Match", etag)]).status, 200);
     // If-None-Match wins over If-Modified-Since.
     assert_eq!(
@@ -162,6 +184,7 @@ fn traversal_over_the_wire_is_404() {
     ] {
         let r = get(&s, path, &[]);
         assert_eq!(r.status, 404, "{path}");
+        assert_eq!(r.text(), "<h1>app: no such page</h1>", "{path}");
         assert!(
             !r.text().contains("secret") && !r.text().contains("root:"),
             "{path}"
@@ -170,12 +193,46 @@ fn traversal_over_the_wire_is_404() {
 }
 
 #[test]
-fn missing_files_get_a_small_html_404() {
+fn paths_without_a_file_go_to_the_app_with_any_method() {
     let s = server();
-    let r = get(&s, "/nope.png", &[]);
+    let mut c = s.client();
+    let r = c.exchange("GET", "/nope.png", &[], b"");
     assert_eq!(r.status, 404);
+    assert_eq!(r.text(), "<h1>app: no such page</h1>");
+    for method in ["GET", "POST", "DELETE"] {
+        let r = c.exchange(method, "/api/hello.json", &[], b"");
+        assert_eq!(r.status, 200, "{method}");
+        assert_eq!(r.text(), format!("{{\"method\":\"{method}\"}}"));
+    }
+}
+
+#[test]
+fn files_come_first_whatever_their_extension() {
+    let s = server();
+    std::fs::write(s.root.path().join("about.html"), "<p>about, from disk</p>").unwrap();
+    let r = get(&s, "/about.html", &[]);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "<p>about, from disk</p>");
     assert_eq!(r.header("Content-Type"), Some("text/html; charset=utf-8"));
-    assert!(r.text().contains("404 Not Found"));
+    // Other `.html` paths are still the app's pages.
+    assert_eq!(get(&s, "/index.html", &[]).text(), "app");
+    // A removed file hands its path back to the app.
+    std::fs::remove_file(s.root.path().join("about.html")).unwrap();
+    assert_eq!(get(&s, "/about.html", &[]).text(), "app");
+}
+
+#[test]
+fn the_servers_own_errors_wear_the_apps_page() {
+    let s = server();
+    let mut c = s.client();
+    let r = c.exchange("DELETE", "/hello.txt", &[], b"");
+    assert_eq!(r.status, 405);
+    assert_eq!(r.header("Allow"), Some("GET, HEAD, OPTIONS"));
+    assert_eq!(r.text(), "<h1>app's page for 405</h1>");
+    let r = c.exchange("GET", "/hello.txt", &[("Range", "bytes=999-")], b"");
+    assert_eq!(r.status, 416);
+    assert_eq!(r.header("Content-Range"), Some("bytes */13"));
+    assert_eq!(r.text(), "<h1>app's page for 416</h1>");
 }
 
 #[test]
@@ -187,9 +244,9 @@ fn directories_redirect_to_their_slash_and_serve_their_index() {
     let r = get(&s, "/sub/", &[]);
     assert_eq!(r.status, 200);
     assert_eq!(r.text(), "<p>sub index</p>\n");
-    // `/` has no static index here, so it goes to the app, as do `*.html` paths.
+    // `/` has no static index here, so it goes to the app; the index by its name is a file.
     assert_eq!(get(&s, "/", &[]).text(), "app");
-    assert_eq!(get(&s, "/sub/index.html", &[]).text(), "app");
+    assert_eq!(get(&s, "/sub/index.html", &[]).text(), "<p>sub index</p>\n");
 }
 
 #[test]

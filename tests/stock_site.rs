@@ -423,3 +423,50 @@ fn the_page_cache_can_be_switched_off() {
         304
     );
 }
+
+#[test]
+fn healthz_answers_ok_only_while_the_database_answers() {
+    let site = site();
+    let r = site.get("/healthz");
+    assert_eq!(r.status, 200);
+    assert_eq!(r.text(), "ok\n");
+    assert_eq!(r.header("Content-Type"), Some("text/plain; charset=utf-8"));
+    assert_eq!(r.header("Cache-Control"), Some("no-store"));
+    // Break the database under the running server: the probe must notice, not a cache.
+    let db = rusqlite::Connection::open(site.dir.path().join("stock.db")).unwrap();
+    db.execute_batch("ALTER TABLE info RENAME TO info_gone")
+        .unwrap();
+    let r = site.get("/healthz");
+    assert_eq!(r.status, 503);
+    assert_eq!(r.text(), "unavailable\n");
+    assert!(site.wait_for_log("health check", std::time::Duration::from_secs(5)));
+    db.execute_batch("ALTER TABLE info_gone RENAME TO info")
+        .unwrap();
+    assert_eq!(site.get("/healthz").status, 200);
+}
+
+#[test]
+fn a_static_file_shadows_a_route_and_both_routes_and_the_log_say_so() {
+    let dir = tempfile::tempdir().unwrap();
+    common::fill_static(&dir.path().join("static"));
+    std::fs::write(dir.path().join("static/index.html"), "<p>a static home</p>").unwrap();
+    let (code, out, _) = run_binary(dir.path(), &["--routes"]);
+    assert_eq!(code, 0);
+    assert!(out.starts_with("Files first:"), "{out}");
+    assert!(
+        out.contains("warning: route GET /index.html (miniweb::stocks::index) is shadowed"),
+        "{out}"
+    );
+    assert!(
+        !out.contains("/center.html (miniweb::stocks::center) is shadowed"),
+        "{out}"
+    );
+    let site = Site::start_in(dir, "").unwrap();
+    assert_eq!(site.get("/index.html").text(), "<p>a static home</p>");
+    // `/` has an index file now, so the folder's index wins there too.
+    assert_eq!(site.get("/").text(), "<p>a static home</p>");
+    assert!(site.get("/center.html").text().contains("个人中心"));
+    assert!(site
+        .log()
+        .contains("route GET /index.html (miniweb::stocks::index) is shadowed"));
+}

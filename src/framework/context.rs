@@ -57,7 +57,7 @@ impl<'a> Ctx<'a> {
             let essence = ct.split(';').next().unwrap_or_default().trim();
             if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
                 return Err(Error::UnsupportedMediaType(format!(
-                    "Expected a form (application/x-www-form-urlencoded), got {essence}."
+                    "需要表单 (application/x-www-form-urlencoded)，收到的是 {essence}。"
                 )));
             }
         }

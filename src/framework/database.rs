@@ -86,7 +86,26 @@ impl Db {
     /// `user_version`. A failing file is rolled back and named in the error. Returns the names
     /// of the files applied.
     pub fn migrate(&self, dir: &Path) -> Result<Vec<String>, DbError> {
-        let migrations = list_migrations(dir)?;
+        self.apply(read_migrations(dir)?)
+    }
+
+    /// As `migrate`, with the migrations given as (file name, SQL) pairs: the ones compiled
+    /// into a binary.
+    pub fn migrate_builtin(&self, files: &[(&str, &[u8])]) -> Result<Vec<String>, DbError> {
+        let mut found = Vec::new();
+        for (name, bytes) in files {
+            let sql = std::str::from_utf8(bytes)
+                .map_err(|e| DbError(format!("built-in migration {name}: {e}")))?;
+            found.push(Migration {
+                number: number_of(name)?,
+                name: format!("{name} (built in)"),
+                sql: sql.to_string(),
+            });
+        }
+        self.apply(in_order(found)?)
+    }
+
+    fn apply(&self, migrations: Vec<Migration>) -> Result<Vec<String>, DbError> {
         let mut conn = self
             .get()
             .map_err(|e| DbError(format!("database {}: {e}", self.path.display())))?;
@@ -94,17 +113,15 @@ impl Db {
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| DbError(format!("database {}: {e}", self.path.display())))?;
         let mut applied = Vec::new();
-        for (number, file) in migrations.into_iter().filter(|(n, _)| *n > current) {
-            let name = file.display().to_string();
-            let sql = std::fs::read_to_string(&file)
-                .map_err(|e| DbError(format!("migration {name}: {e}")))?;
+        for m in migrations.into_iter().filter(|m| m.number > current) {
+            let name = m.name;
             let fail = |e: rusqlite::Error| DbError(format!("migration {name} failed: {e}"));
             let tx = conn
                 .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
                 .map_err(fail)?;
-            tx.execute_batch(&sql).map_err(fail)?;
+            tx.execute_batch(&m.sql).map_err(fail)?;
             // PRAGMA takes no parameters; `number` is an integer we parsed, not client input.
-            tx.execute_batch(&format!("PRAGMA user_version = {number}"))
+            tx.execute_batch(&format!("PRAGMA user_version = {}", m.number))
                 .map_err(fail)?;
             tx.commit().map_err(fail)?;
             log::info!("applied migration {name}");
@@ -154,39 +171,60 @@ fn open_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
     Ok(conn)
 }
 
-/// The migration files of `dir` by number: names start with digits and end in `.sql`.
-/// Two files with the same number are an error.
-fn list_migrations(dir: &Path) -> Result<Vec<(i64, PathBuf)>, DbError> {
+/// One numbered migration.
+struct Migration {
+    number: i64,
+    name: String,
+    sql: String,
+}
+
+/// The `.sql` files of `dir`, read, in order.
+fn read_migrations(dir: &Path) -> Result<Vec<Migration>, DbError> {
     let entries = std::fs::read_dir(dir)
         .map_err(|e| DbError(format!("migrations folder {}: {e}", dir.display())))?;
-    let mut found: Vec<(i64, PathBuf)> = Vec::new();
+    let mut found = Vec::new();
     for entry in entries {
         let path = entry
             .map_err(|e| DbError(format!("migrations folder {}: {e}", dir.display())))?
             .path();
-        let Some(name) = path.file_name().and_then(|n| n.to_str()) else {
+        let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
             continue;
         };
-        if !name.ends_with(".sql") {
+        if !file_name.ends_with(".sql") {
             continue;
         }
-        let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
-        let Ok(number) = digits.parse::<i64>() else {
-            return Err(DbError(format!(
-                "migration {}: name must start with its number, as in 0001_schema.sql",
-                path.display()
-            )));
-        };
-        if let Some((_, other)) = found.iter().find(|(n, _)| *n == number) {
-            return Err(DbError(format!(
-                "migrations {} and {} have the same number",
-                other.display(),
-                path.display()
-            )));
-        }
-        found.push((number, path));
+        let name = path.display().to_string();
+        let number = number_of(file_name).map_err(|_| {
+            DbError(format!(
+                "migration {name}: name must start with its number, as in 0001_schema.sql"
+            ))
+        })?;
+        let sql = std::fs::read_to_string(&path)
+            .map_err(|e| DbError(format!("migration {name}: {e}")))?;
+        found.push(Migration { number, name, sql });
     }
-    found.sort();
+    in_order(found)
+}
+
+/// The number a migration's file name starts with.
+fn number_of(name: &str) -> Result<i64, DbError> {
+    let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
+    digits.parse::<i64>().map_err(|_| {
+        DbError(format!(
+            "migration {name}: name must start with its number, as in 0001_schema.sql"
+        ))
+    })
+}
+
+/// Sorted by number; two with one number refuse to start.
+fn in_order(mut found: Vec<Migration>) -> Result<Vec<Migration>, DbError> {
+    found.sort_by_key(|m| m.number);
+    if let Some(pair) = found.windows(2).find(|w| w[0].number == w[1].number) {
+        return Err(DbError(format!(
+            "migrations {} and {} have the same number",
+            pair[0].name, pair[1].name
+        )));
+    }
     Ok(found)
 }
 

@@ -58,10 +58,10 @@ impl Error {
             | Error::Forbidden(m)
             | Error::Conflict(m)
             | Error::UnsupportedMediaType(m) => m,
-            Error::MethodNotAllowed { .. } => "This address does not accept that method.",
-            Error::Db(e) if is_busy(e) => "The server is busy; please try again.",
+            Error::MethodNotAllowed { .. } => "这个地址不接受这种请求方法。",
+            Error::Db(e) if is_busy(e) => "服务器正忙，请稍后再试。",
             Error::Db(_) | Error::Template(_) | Error::Io(_) | Error::Internal(_) => {
-                "Something went wrong on our side; it has been logged."
+                "服务器出了问题，已记录在日志中。"
             }
         }
     }
@@ -76,17 +76,7 @@ impl Error {
         } else {
             log::debug!("{} {}: {self}", req.method, req.target);
         }
-        let mut context = tera::Context::new();
-        context.insert("status", &status);
-        context.insert("reason", reason(status));
-        context.insert("message", self.public_message());
-        let mut resp = match tera.render("error.html", &context) {
-            Ok(body) => Response::html(status, body),
-            Err(e) => {
-                log::error!("error page failed to render: {}", Error::Template(e));
-                Response::error_page(status)
-            }
-        };
+        let mut resp = page(tera, status, self.public_message());
         if let Error::MethodNotAllowed { allow } = self {
             resp.headers.append("Allow", allow.join(", "));
         }
@@ -94,6 +84,54 @@ impl Error {
             resp.headers.append("Retry-After", "1");
         }
         resp
+    }
+}
+
+/// `error.html` filled with the status, its title and `message`; a fixed page if that fails.
+pub(crate) fn page(tera: &tera::Tera, status: u16, message: &str) -> Response {
+    let mut context = tera::Context::new();
+    context.insert("status", &status);
+    context.insert("reason", title(status));
+    context.insert("message", message);
+    match tera.render("error.html", &context) {
+        Ok(body) => Response::html(status, body),
+        Err(e) => {
+            log::error!("error page failed to render: {}", Error::Template(e));
+            Response::error_page(status)
+        }
+    }
+}
+
+/// The title of an error page: the status in the site's language (Chinese), the English
+/// reason phrase for a status without one.
+pub(crate) fn title(status: u16) -> &'static str {
+    match status {
+        400 => "请求有误",
+        403 => "禁止访问",
+        404 => "页面不存在",
+        405 => "请求方法不允许",
+        406 => "没有可接受的格式",
+        408 => "请求超时",
+        409 => "操作冲突",
+        412 => "前提条件不成立",
+        413 => "请求内容太大",
+        415 => "不支持的内容类型",
+        416 => "请求的范围无效",
+        500 => "服务器内部错误",
+        503 => "服务暂时不可用",
+        other => reason(other),
+    }
+}
+
+/// What the page of an error the server answered on its own (a static file's) tells the user.
+pub(crate) fn server_message(status: u16) -> &'static str {
+    match status {
+        404 => "没有这个页面。",
+        405 => "这个地址是一个文件，只能用 GET 或 HEAD 读取。",
+        412 => "文件已经改变，请求的前提条件不再成立。",
+        416 => "请求的字节范围超出了文件的长度。",
+        s if s >= 500 => "服务器出了问题，已记录在日志中。",
+        _ => "请求没有完成。",
     }
 }
 

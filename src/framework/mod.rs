@@ -38,6 +38,12 @@ pub struct Settings {
     pub migrations_dir: PathBuf,
     /// Whether rendered GET pages are kept until the database changes.
     pub page_cache: bool,
+    /// Templates compiled into the binary, as (name, bytes): used when `templates_dir` does
+    /// not exist.
+    pub builtin_templates: &'static [(&'static str, &'static [u8])],
+    /// Migrations compiled into the binary, as (file name, SQL): used when `migrations_dir`
+    /// does not exist.
+    pub builtin_migrations: &'static [(&'static str, &'static [u8])],
 }
 
 /// The framework as an [`App`].
@@ -50,12 +56,25 @@ pub struct Framework {
 
 impl Framework {
     /// Everything from the settings: the routes of every `#[route]`, the templates, the
-    /// database with its migrations applied.
+    /// database with its migrations applied. A templates or migrations folder that does not
+    /// exist is replaced by the built-in files, when there are any.
     pub fn from_settings(settings: &Settings) -> Result<Framework, Box<dyn std::error::Error>> {
         let router = Router::collect()?;
-        let tera = load_templates(&settings.templates_dir)?;
+        let dir = &settings.templates_dir;
+        let tera = if dir.exists() || settings.builtin_templates.is_empty() {
+            load_templates(dir)?
+        } else {
+            log::info!("{} not found: using the built-in templates", dir.display());
+            builtin_templates(settings.builtin_templates)?
+        };
         let db = Db::open(&settings.database)?;
-        db.migrate(&settings.migrations_dir)?;
+        let dir = &settings.migrations_dir;
+        if dir.exists() || settings.builtin_migrations.is_empty() {
+            db.migrate(dir)?;
+        } else {
+            log::info!("{} not found: using the built-in migrations", dir.display());
+            db.migrate_builtin(settings.builtin_migrations)?;
+        }
         Ok(Framework::new(router, tera, db, settings.page_cache))
     }
 
@@ -80,7 +99,7 @@ impl Framework {
     fn handle(&self, req: &Request) -> Result<Response, Error> {
         let (route, params) = match self.router.lookup(&req.method, req.raw_path()) {
             RouteMatch::Found(route, params) => (route, params),
-            RouteMatch::NotFound => return Err(Error::NotFound("No such page.".into())),
+            RouteMatch::NotFound => return Err(Error::NotFound("没有这个页面。".into())),
             RouteMatch::MethodNotAllowed(allow) if req.method == "OPTIONS" => {
                 return Ok(Response::new(204).with_header("Allow", allow.join(", ")));
             }
@@ -96,9 +115,7 @@ impl Framework {
                     cross.from,
                     cross.site
                 );
-                return Err(Error::Forbidden(
-                    "This form was sent from another site.".into(),
-                ));
+                return Err(Error::Forbidden("这个表单来自其他网站，已拒绝。".into()));
             }
         }
         let cx = Ctx::new(req, params, &self.db, &self.tera);
@@ -115,6 +132,11 @@ impl App for Framework {
         self.handle(req)
             .unwrap_or_else(|err| err.to_response(req, &self.tera))
     }
+
+    /// The server's own errors (a static file's 405, 412, 416) on the site's error page.
+    fn error_page(&self, _req: &Request, status: u16) -> Response {
+        error::page(&self.tera, status, error::server_message(status))
+    }
 }
 
 /// Loads every `*.html` under `dir`, compiled once; autoescaping is on for them.
@@ -125,6 +147,20 @@ pub fn load_templates(dir: &Path) -> Result<tera::Tera, String> {
     let glob = format!("{}/**/*.html", dir.display());
     tera::Tera::new(&glob)
         .map_err(|e| format!("templates in {}: {}", dir.display(), Error::Template(e)))
+}
+
+/// Templates given as (name, bytes), compiled once; autoescaping is on for `*.html`.
+pub fn builtin_templates(files: &[(&str, &[u8])]) -> Result<tera::Tera, String> {
+    let mut texts = Vec::new();
+    for (name, bytes) in files {
+        let text =
+            std::str::from_utf8(bytes).map_err(|e| format!("built-in template {name}: {e}"))?;
+        texts.push((*name, text));
+    }
+    let mut tera = tera::Tera::default();
+    tera.add_raw_templates(texts)
+        .map_err(|e| format!("built-in templates: {}", Error::Template(e)))?;
+    Ok(tera)
 }
 
 #[cfg(test)]

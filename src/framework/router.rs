@@ -152,6 +152,13 @@ pub struct Route {
     parsed: Pattern,
 }
 
+impl Route {
+    /// The one path this route matches when its pattern has no `{capture}`.
+    pub fn fixed_path(&self) -> Option<&'static str> {
+        (!self.pattern.contains('{')).then_some(self.pattern)
+    }
+}
+
 /// Why the route table could not be built.
 #[derive(Debug, PartialEq, Eq)]
 pub struct RouteError(pub String);
@@ -248,6 +255,11 @@ impl Router {
         allow.sort_unstable();
         allow.dedup();
         RouteMatch::MethodNotAllowed(allow)
+    }
+
+    /// Every route, in the table's order.
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
     }
 
     /// The route table as `flask routes` prints it.

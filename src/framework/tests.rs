@@ -158,7 +158,7 @@ fn handler_errors_become_their_status_on_the_error_page() {
     let (_d, fw) = framework(false, Some(ERROR_PAGE));
     let resp = fw.call(&Request::fake("POST", "/conflict.html"));
     assert_eq!(resp.status, 409);
-    assert_eq!(body(&resp), "<h1>409 Conflict</h1><p>already there</p>");
+    assert_eq!(body(&resp), "<h1>409 操作冲突</h1><p>already there</p>");
     let resp = fw.call(&Request::fake("POST", "/broken.html"));
     assert_eq!(resp.status, 500);
     assert!(

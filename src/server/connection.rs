@@ -171,29 +171,44 @@ fn wants_keep_alive(req: &Request) -> bool {
     }
 }
 
-/// Sends `/` and `*.html` to the App, everything else to the static files; a folder path
-/// ending in `/` is a static `index.html` when there is one (looked up once, and served from
-/// that lookup).
+/// Files first, then the App (nginx's `try_files $uri $uri/ @app`): a path that names a file
+/// under the static root, or a folder with an `index.html`, is the server's whatever its
+/// extension or method; every other request goes to the App. The site's pages (`/`,
+/// `*.html`) are simply paths with no file behind them.
 fn dispatch(req: &Request, shared: &Shared, app: &dyn App) -> Response {
     if req.target == "*" {
         return Response::new(204).with_header("Allow", "GET, HEAD, POST, OPTIONS");
     }
     let files = &shared.static_files;
-    if req.path.ends_with('/') {
-        if let found @ Cached::File(_) = files.lookup(req.raw_path()) {
-            return files.serve(req, found);
+    match files.lookup(req.raw_path()) {
+        Cached::Missing => guarded(req, || app.call(req)),
+        found => {
+            let resp = files.serve(req, found);
+            if resp.status >= 400 {
+                dressed(app, req, resp)
+            } else {
+                resp
+            }
         }
-    }
-    if req.path == "/" || req.path.ends_with(".html") {
-        call_app(app, req)
-    } else {
-        files.serve(req, files.lookup(req.raw_path()))
     }
 }
 
-/// Calls the App; a panic becomes a 500 for this request alone.
-fn call_app(app: &dyn App, req: &Request) -> Response {
-    match panic::catch_unwind(AssertUnwindSafe(|| app.call(req))) {
+/// A static file's error answer with the App's page for its status: the server's status and
+/// headers (`Allow`, `Content-Range`), the App's body and `Content-Type`.
+fn dressed(app: &dyn App, req: &Request, plain: Response) -> Response {
+    let mut page = guarded(req, || app.error_page(req, plain.status));
+    page.status = plain.status;
+    for (name, value) in plain.headers.iter() {
+        if !name.eq_ignore_ascii_case("Content-Type") && !page.headers.contains(name) {
+            page.headers.append(name, value);
+        }
+    }
+    page
+}
+
+/// Calls into the App; a panic becomes a 500 for this request alone.
+fn guarded(req: &Request, call: impl FnOnce() -> Response) -> Response {
+    match panic::catch_unwind(AssertUnwindSafe(call)) {
         Ok(resp) => resp,
         Err(cause) => {
             let what = cause

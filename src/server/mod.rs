@@ -57,6 +57,12 @@ impl fmt::Display for BindError {
 
 impl std::error::Error for BindError {}
 
+impl BindError {
+    fn static_dir((dir, e): (PathBuf, io::Error)) -> BindError {
+        BindError::StaticDir(dir, e)
+    }
+}
+
 /// A bound, not yet running server.
 pub struct Server {
     listeners: Vec<TcpListener>,
@@ -76,15 +82,28 @@ impl ShutdownHandle {
     }
 }
 
+/// Which of `paths` (raw request paths) the server answers itself because they name a static
+/// file or a folder with `index.html`: files come first, so requests for them never reach the
+/// App. `miniweb --routes` warns about routes shadowed this way.
+pub fn static_paths<'a>(
+    config: &ServerConfig,
+    paths: impl IntoIterator<Item = &'a str>,
+) -> Result<Vec<&'a str>, BindError> {
+    let files = static_files::StaticFiles::open(config).map_err(BindError::static_dir)?;
+    Ok(paths
+        .into_iter()
+        .filter(|p| !matches!(files.lookup(p), static_files::Cached::Missing))
+        .collect())
+}
+
 impl Server {
     /// Binds every address in `addrs`. With port 0 on several addresses, the first one picks the
     /// port and the others reuse it, so `localhost` means one port on both loopbacks.
     /// An address after the first that the machine lacks (no IPv6) is skipped with a warning.
     pub fn bind(addrs: &[SocketAddr], config: ServerConfig) -> Result<Server, BindError> {
-        let static_root = config
-            .static_dir
-            .canonicalize()
-            .map_err(|e| BindError::StaticDir(config.static_dir.clone(), e))?;
+        let static_files =
+            static_files::StaticFiles::open(&config).map_err(BindError::static_dir)?;
+        log::info!("static files: {}", static_files.sources());
         // With port 0, the port the first address drew may be taken on another one: draw again.
         let any_port = addrs.iter().all(|a| a.port() == 0);
         let mut attempt = 0;
@@ -102,8 +121,6 @@ impl Server {
             };
             BindError::AccessLog(path, e)
         })?;
-        let static_files =
-            static_files::StaticFiles::new(static_root, config.cache_control.clone());
         Ok(Server {
             listeners,
             shared: Arc::new(Shared::new(config, static_files, access_log)),

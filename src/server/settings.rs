@@ -19,11 +19,18 @@ pub enum AccessLog {
 pub const MAX_HEADERS_CEILING: usize = 256;
 
 /// Everything the server needs to know, already validated (see `config.rs`). `Default` gives
-/// the documented defaults of `config.toml`, serving `static/`.
+/// the documented defaults of `config.toml`, serving `static/` and nothing built in.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
-    /// Folder whose files are served as they are.
+    /// Folder of the site's files (stylesheets, images), served as they are. When it does not
+    /// exist, `builtin_static` is served in its place.
     pub static_dir: PathBuf,
+    /// A folder of the user's own, served before the site's files (`miniweb -d DIR`, as
+    /// `python3 -m http.server -d DIR`); it must exist.
+    pub document_root: Option<PathBuf>,
+    /// The site's files compiled into the binary, as (path under the folder with `/`, bytes):
+    /// served when `static_dir` does not exist.
+    pub builtin_static: &'static [(&'static str, &'static [u8])],
     /// Live connections at most; past this, room is reclaimed from idle or slow connections,
     /// and new ones get a 503 only when there is none to reclaim.
     pub max_connections: usize,
@@ -66,6 +73,8 @@ impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             static_dir: PathBuf::from("static"),
+            document_root: None,
+            builtin_static: &[],
             max_connections: 1024,
             max_connections_per_ip: 0,
             listen_backlog: 1024,

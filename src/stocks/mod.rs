@@ -8,6 +8,21 @@ use crate::http::Response;
 /// Longest note a user may save, in characters.
 pub const MAX_NOTE_CHARS: usize = 200;
 
+/// For load balancers and monitors: `ok` once the database answers a query, else 503.
+/// Never cached, so that every probe reaches the database.
+#[route("/healthz")]
+fn healthz(cx: &Ctx) -> Result<Response, Error> {
+    let checked = cx.db().and_then(|db| queries::stock_count(&db));
+    let resp = match checked {
+        Ok(_) => Response::text(200, "ok\n"),
+        Err(e) => {
+            log::error!("health check: {e}");
+            Response::text(503, "unavailable\n")
+        }
+    };
+    Ok(resp.with_header("Cache-Control", "no-store"))
+}
+
 /// The site's home page is the stock list.
 #[route("/")]
 fn home(cx: &Ctx) -> Result<Response, Error> {

@@ -62,6 +62,11 @@ pub fn two_decimals(value: f64, suffix: &str) -> String {
     format!("{sign}{}.{:02}{suffix}", abs / 100, abs % 100)
 }
 
+/// How many stocks there are: the health check's query.
+pub fn stock_count(conn: &Connection) -> Result<i64, Error> {
+    Ok(conn.query_row("SELECT count(*) FROM info", [], |row| row.get(0))?)
+}
+
 /// Every stock, in list order.
 pub fn all_stocks(conn: &Connection) -> Result<Vec<Stock>, Error> {
     let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM info ORDER BY info.id"))?;

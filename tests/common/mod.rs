@@ -95,6 +95,15 @@ impl Site {
         }
         config.push_str(extra);
         std::fs::write(dir.path().join("config.toml"), config).unwrap();
+        Site::spawn(dir, args, env)
+    }
+
+    /// Starts the binary in `dir` with `args` and `env` as they are: no config file written.
+    pub fn spawn(
+        dir: tempfile::TempDir,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Site, String> {
         let mut child = Command::new(env!("CARGO_BIN_EXE_miniweb"))
             .current_dir(dir.path())
             .args(args)
@@ -294,6 +303,7 @@ pub fn test_config(root: &Path) -> ServerConfig {
         shutdown_grace: Duration::from_secs(5),
         // The test harness captures printing, not writes to the process's standard output.
         access_log: miniweb::server::AccessLog::Off,
+        ..ServerConfig::default()
     }
 }
 

@@ -3,8 +3,10 @@
 //! entry, so a changed file is never served stale; path resolution (many syscalls) and
 //! reading a small file happen again only when the file changed.
 
+use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::fs::{File, Metadata};
+use std::hash::{Hash, Hasher};
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -29,9 +31,9 @@ pub(crate) enum Cached {
     Missing,
 }
 
-/// A static file as last seen on disk.
+/// A static file as last seen on disk, or one compiled into the binary.
 pub(crate) struct CachedFile {
-    /// The canonical path, inside the static root.
+    /// The canonical path, inside the static root; for a built-in file, its name.
     pub path: PathBuf,
     pub len: u64,
     /// Modification time in whole seconds, as HTTP dates carry it.
@@ -41,8 +43,28 @@ pub(crate) struct CachedFile {
     pub content_type: String,
     /// The whole file, for small files.
     pub body: Option<Arc<[u8]>>,
-    /// What identifies this version of the file: (inode, size, mtime in ns).
-    version: (u64, u64, i128),
+    /// What identifies this version of the file: (inode, size, mtime in ns); `None` for a
+    /// built-in file, which never changes.
+    version: Option<(u64, u64, i128)>,
+}
+
+impl CachedFile {
+    /// A file compiled into the binary, named by its path under the static folder.
+    pub fn builtin(name: &str, bytes: &'static [u8]) -> CachedFile {
+        let mut h = DefaultHasher::new();
+        bytes.hash(&mut h);
+        CachedFile {
+            path: PathBuf::from(name),
+            len: bytes.len() as u64,
+            modified_secs: None,
+            // Strong, from the content: the same binary always sends the same validator.
+            etag: format!("\"b{:016x}-{:x}\"", h.finish(), bytes.len()),
+            last_modified: None,
+            content_type: content_type(Path::new(name)),
+            body: Some(Arc::from(bytes)),
+            version: None,
+        }
+    }
 }
 
 /// The cache's maps, under one lock.
@@ -125,7 +147,9 @@ impl FileCache {
 
 /// Whether the file on disk is still the version `entry` describes (one `stat`).
 fn is_current(entry: &CachedFile) -> bool {
-    std::fs::metadata(&entry.path).is_ok_and(|m| version(&m) == entry.version)
+    entry
+        .version
+        .is_none_or(|known| std::fs::metadata(&entry.path).is_ok_and(|m| version(&m) == known))
 }
 
 fn version(meta: &Metadata) -> (u64, u64, i128) {
@@ -178,7 +202,7 @@ fn load(path: PathBuf, room: usize) -> std::io::Result<CachedFile> {
         ),
         last_modified: modified.map(httpdate::fmt_http_date),
         body,
-        version: version(&meta),
+        version: Some(version(&meta)),
         path,
     })
 }

@@ -7,8 +7,11 @@
 //! - `range.rs` parses `Range`;
 //! - this file answers a request: method, preconditions, range, body.
 
+use std::collections::HashMap;
 use std::fs::File;
-use std::path::PathBuf;
+use std::io;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 mod cache;
@@ -19,33 +22,119 @@ pub(crate) use cache::Cached;
 use cache::{CachedFile, FileCache};
 use range::{parse_range, ByteRange};
 
+use super::settings::ServerConfig;
+use percent_encoding::percent_decode_str;
+
 use crate::http::{etag_list_matches, Body, Request, Response};
 
 /// Methods static files answer to.
 const ALLOW: &str = "GET, HEAD, OPTIONS";
 
-/// The files under one folder, and what is known of them.
+/// The files the server answers for: the user's folder (`-d DIR`) if any, then the site's
+/// static folder, or the site's built-in files when that folder does not exist.
 pub(crate) struct StaticFiles {
-    /// The folder, canonical, so that containment checks are plain prefixes.
-    root: PathBuf,
+    /// Folders searched in order, each with what is known of its files.
+    roots: Vec<Root>,
+    /// The built-in files by path (`/css/site.css`), when the static folder does not exist.
+    builtin: HashMap<String, Arc<CachedFile>>,
     /// `Cache-Control` of every file.
     cache_control: String,
+}
+
+/// One folder of files.
+struct Root {
+    /// The folder, canonical, so that containment checks are plain prefixes.
+    dir: PathBuf,
     cache: FileCache,
 }
 
-impl StaticFiles {
-    /// The files under `root`, which must be canonical.
-    pub fn new(root: PathBuf, cache_control: String) -> StaticFiles {
-        StaticFiles {
-            root,
-            cache_control,
-            cache: FileCache::default(),
+impl Root {
+    fn open(dir: &Path) -> Result<Root, (PathBuf, io::Error)> {
+        let canonical = dir.canonicalize().map_err(|e| (dir.to_path_buf(), e))?;
+        if !canonical.is_dir() {
+            let e = io::Error::new(io::ErrorKind::NotADirectory, "not a folder");
+            return Err((dir.to_path_buf(), e));
         }
+        Ok(Root {
+            dir: canonical,
+            cache: FileCache::default(),
+        })
+    }
+}
+
+impl StaticFiles {
+    /// The files `config` names. `Err` names a folder that cannot be used: a document root
+    /// that does not exist, or a missing static folder with nothing built in to replace it.
+    pub fn open(config: &ServerConfig) -> Result<StaticFiles, (PathBuf, io::Error)> {
+        let mut roots = Vec::new();
+        if let Some(dir) = &config.document_root {
+            roots.push(Root::open(dir)?);
+        }
+        let mut builtin = HashMap::new();
+        match Root::open(&config.static_dir) {
+            Ok(root) => roots.push(root),
+            Err((_, e))
+                if e.kind() == io::ErrorKind::NotFound && !config.builtin_static.is_empty() =>
+            {
+                for (name, bytes) in config.builtin_static {
+                    let file = CachedFile::builtin(name, bytes);
+                    builtin.insert(format!("/{name}"), Arc::new(file));
+                }
+            }
+            Err(e) => return Err(e),
+        }
+        Ok(StaticFiles {
+            roots,
+            builtin,
+            cache_control: config.cache_control.clone(),
+        })
     }
 
-    /// What `raw_path` names under the root (from memory when the file is unchanged).
+    /// Where files come from, in order, for the start-up log.
+    pub fn sources(&self) -> String {
+        let mut names: Vec<String> = self
+            .roots
+            .iter()
+            .map(|r| r.dir.display().to_string())
+            .collect();
+        if !self.builtin.is_empty() {
+            names.push(format!("the {} built-in files", self.builtin.len()));
+        }
+        names.join(", then ")
+    }
+
+    /// What `raw_path` names: in the first folder that has it (from memory when the file is
+    /// unchanged), else among the built-in files.
     pub fn lookup(&self, raw_path: &str) -> Cached {
-        self.cache.lookup(&self.root, raw_path)
+        for root in &self.roots {
+            match root.cache.lookup(&root.dir, raw_path) {
+                Cached::Missing => continue,
+                found => return found,
+            }
+        }
+        if self.builtin.is_empty() {
+            return Cached::Missing;
+        }
+        self.builtin_lookup(raw_path)
+    }
+
+    /// A built-in file by request path: decoded, `/` naming `index.html`, no dot segments.
+    fn builtin_lookup(&self, raw_path: &str) -> Cached {
+        let Ok(decoded) = percent_decode_str(raw_path).decode_utf8() else {
+            return Cached::Missing;
+        };
+        if decoded.split('/').any(|s| s.starts_with('.')) {
+            return Cached::Missing;
+        }
+        let key = if decoded.ends_with('/') {
+            format!("{decoded}index.html")
+        } else {
+            decoded.into_owned()
+        };
+        match self.builtin.get(&key) {
+            Some(file) => Cached::File(file.clone()),
+            None => Cached::Missing,
+        }
     }
 
     /// Answers `req` for what its path was found to name.

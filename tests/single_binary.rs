@@ -1,0 +1,102 @@
+//! One binary that runs anywhere: the site's templates, migrations and files are compiled in,
+//! folders on disk win, and `-d DIR` serves a folder of one's own beside the site.
+
+mod common;
+
+use std::path::Path;
+
+use common::{run_binary, Site};
+
+fn project() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn empty_folder_site(args: &[&str]) -> Site {
+    let dir = tempfile::tempdir().unwrap();
+    let mut all = vec!["0", "--bind", "127.0.0.1"];
+    all.extend_from_slice(args);
+    Site::spawn(dir, &all, &[]).expect("starts from an empty folder")
+}
+
+#[test]
+fn it_runs_from_an_empty_folder() {
+    let site = empty_folder_site(&[]);
+    let home = site.get("/");
+    assert_eq!(home.status, 200);
+    assert!(home.text().contains("选股系统"), "{}", home.text());
+    assert!(home.text().contains("000007"), "the seed migration ran");
+    let css = site.get("/css/site.css");
+    assert_eq!(css.status, 200);
+    assert_eq!(css.header("Content-Type"), Some("text/css; charset=utf-8"));
+    assert_eq!(
+        css.body,
+        std::fs::read(project().join("static/css/site.css")).unwrap()
+    );
+    let etag = css.header("ETag").unwrap().to_string();
+    let again = site.request("GET", "/css/site.css", &[("If-None-Match", &etag)], b"");
+    assert_eq!(again.status, 304);
+    assert_eq!(site.get("/img/logo.svg").status, 200);
+    assert_eq!(site.get("/healthz").text(), "ok\n");
+    assert_eq!(site.get("/css/missing.css").status, 404);
+    assert!(site.dir.path().join("stock.db").exists());
+    let log = site.log();
+    assert!(log.contains("using the built-in templates"), "{log}");
+    assert!(log.contains("built-in files"), "{log}");
+}
+
+#[test]
+fn folders_on_disk_win_over_the_built_in_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let templates = dir.path().join("templates");
+    std::fs::create_dir(&templates).unwrap();
+    for entry in std::fs::read_dir(project().join("templates")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), templates.join(entry.file_name())).unwrap();
+    }
+    let index = templates.join("index.html");
+    let text = std::fs::read_to_string(&index).unwrap();
+    std::fs::write(
+        &index,
+        text.replace("{% block content %}", "{% block content %}EDITED ON DISK"),
+    )
+    .unwrap();
+    std::fs::create_dir_all(dir.path().join("static/css")).unwrap();
+    std::fs::write(
+        dir.path().join("static/css/site.css"),
+        "body { color: teal }\n",
+    )
+    .unwrap();
+    let site = Site::spawn(dir, &["0", "--bind", "127.0.0.1"], &[]).unwrap();
+    assert!(site.get("/index.html").text().contains("EDITED ON DISK"));
+    assert_eq!(site.get("/css/site.css").text(), "body { color: teal }\n");
+    // The static folder replaces the built-in files as a whole.
+    assert_eq!(site.get("/img/logo.svg").status, 404);
+}
+
+#[test]
+fn dash_d_serves_a_folder_beside_the_site() {
+    let docs = tempfile::tempdir().unwrap();
+    std::fs::write(docs.path().join("notes.txt"), "my notes\n").unwrap();
+    std::fs::write(docs.path().join("about.html"), "<p>about me</p>\n").unwrap();
+    std::fs::create_dir(docs.path().join("guide")).unwrap();
+    std::fs::write(docs.path().join("guide/index.html"), "<p>guide</p>\n").unwrap();
+    let docs_path = docs.path().to_str().unwrap();
+    let site = empty_folder_site(&["-d", docs_path]);
+    assert_eq!(site.get("/notes.txt").text(), "my notes\n");
+    assert_eq!(site.get("/about.html").text(), "<p>about me</p>\n");
+    assert_eq!(site.get("/guide/").text(), "<p>guide</p>\n");
+    assert_eq!(site.get("/guide/index.html").text(), "<p>guide</p>\n");
+    assert_eq!(site.get("/guide").header("Location"), Some("/guide/"));
+    // The site is still there, with its own files.
+    assert!(site.get("/index.html").text().contains("选股系统"));
+    assert_eq!(site.get("/css/site.css").status, 200);
+    assert!(site.log().contains(docs_path), "{}", site.log());
+}
+
+#[test]
+fn a_missing_dash_d_folder_stops_the_start_with_its_name() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = run_binary(dir.path(), &["0", "-d", "no-such-folder"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("no-such-folder"), "{err}");
+}
