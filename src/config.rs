@@ -30,6 +30,8 @@ struct RawConfig {
     port: i64,
     static_dir: PathBuf,
     document_root: PathBuf,
+    autoindex: bool,
+    autoindex_stylesheet: String,
     templates_dir: PathBuf,
     database: PathBuf,
     migrations_dir: PathBuf,
@@ -60,6 +62,8 @@ impl Default for RawConfig {
             port: 8080,
             static_dir: "static".into(),
             document_root: PathBuf::new(),
+            autoindex: false,
+            autoindex_stylesheet: "/css/site.css".into(),
             templates_dir: "templates".into(),
             database: "stock.db".into(),
             migrations_dir: "migrations".into(),
@@ -199,6 +203,9 @@ impl Config {
             document_root: (!raw.document_root.as_os_str().is_empty())
                 .then(|| base.join(&raw.document_root)),
             builtin_static: crate::builtin::STATIC,
+            autoindex: raw.autoindex,
+            autoindex_stylesheet: (!raw.autoindex_stylesheet.is_empty())
+                .then_some(raw.autoindex_stylesheet),
             max_connections: int("max_connections", raw.max_connections, 1, 1_000_000)? as usize,
             max_connections_per_ip: int(
                 "max_connections_per_ip",
@@ -391,6 +398,7 @@ mod tests {
         let built_in = ServerConfig {
             static_dir: from_file.static_dir.clone(),
             builtin_static: from_file.builtin_static,
+            autoindex_stylesheet: from_file.autoindex_stylesheet.clone(),
             ..ServerConfig::default()
         };
         assert_eq!(from_file, built_in);

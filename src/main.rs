@@ -9,12 +9,14 @@ use miniweb::framework::{Framework, Router};
 use miniweb::server::{BindError, Server, ServerConfig};
 
 const USAGE: &str = "\
-usage: miniweb [PORT] [-d DIR] [--bind ADDR] [--config FILE] [--routes] [--version] [--help]
+usage: miniweb [PORT] [-d DIR] [--autoindex] [--bind ADDR] [--config FILE] [--routes] [--version] [--help]
 
   PORT           TCP port to listen on (0-65535; 0 picks a free one); default from the config
   -d, --directory DIR
                  serve DIR's files too, before the site's own (like python3 -m http.server
                  -d DIR); a path that names no file there still reaches the site's pages
+  --autoindex    list folders that have no index.html (HTML, or JSON for
+                 Accept: application/json)
   --bind ADDR    address to listen on: localhost (both loopbacks), an IP such as 0.0.0.0, or a
                  host name; default from the config
   --config FILE  settings file; default ./config.toml if present, else built-in defaults
@@ -36,6 +38,7 @@ struct Args {
     port: Option<u16>,
     bind: Option<String>,
     directory: Option<PathBuf>,
+    autoindex: bool,
     version: bool,
     config: Option<PathBuf>,
     routes: bool,
@@ -49,6 +52,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
         match arg.as_str() {
             "-h" | "--help" => out.help = true,
             "--routes" => out.routes = true,
+            "--autoindex" => out.autoindex = true,
             "-V" | "--version" => out.version = true,
             "--bind" => out.bind = Some(it.next().ok_or("--bind needs an address")?),
             "-d" | "--directory" => {
@@ -134,6 +138,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
             return Err("--bind needs an address".into());
         }
         config.host = bind;
+    }
+    if args.autoindex {
+        config.server.autoindex = true;
     }
     if let Some(dir) = args.directory {
         // Relative to where the command runs, as for `python3 -m http.server -d DIR`.

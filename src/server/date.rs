@@ -33,9 +33,31 @@ pub fn clf(imf: &str) -> String {
     }
 }
 
+/// `t` as RFC 3339 in UTC (`1994-11-06T08:49:37Z`), for JSON.
+pub fn rfc3339(t: SystemTime) -> String {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let imf = httpdate::fmt_http_date(t);
+    let parts: Vec<&str> = imf.split(' ').collect();
+    match parts.as_slice() {
+        [_, day, month, year, time, _] => {
+            let m = MONTHS.iter().position(|x| x == month).map_or(0, |i| i + 1);
+            format!("{year}-{m:02}-{day}T{time}Z")
+        }
+        _ => imf,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rfc3339_is_utc_with_a_z() {
+        let t = UNIX_EPOCH + std::time::Duration::from_secs(784_111_777);
+        assert_eq!(rfc3339(t), "1994-11-06T08:49:37Z");
+    }
 
     #[test]
     fn clf_reorders_imf_fixdate() {

@@ -31,6 +31,10 @@ pub struct ServerConfig {
     /// The site's files compiled into the binary, as (path under the folder with `/`, bytes):
     /// served when `static_dir` does not exist.
     pub builtin_static: &'static [(&'static str, &'static [u8])],
+    /// List a folder without `index.html` (HTML, or JSON for `Accept: application/json`).
+    pub autoindex: bool,
+    /// The stylesheet the HTML listing links to; `None` for a few lines of its own.
+    pub autoindex_stylesheet: Option<String>,
     /// Live connections at most; past this, room is reclaimed from idle or slow connections,
     /// and new ones get a 503 only when there is none to reclaim.
     pub max_connections: usize,
@@ -75,6 +79,8 @@ impl Default for ServerConfig {
             static_dir: PathBuf::from("static"),
             document_root: None,
             builtin_static: &[],
+            autoindex: false,
+            autoindex_stylesheet: None,
             max_connections: 1024,
             max_connections_per_ip: 0,
             listen_backlog: 1024,

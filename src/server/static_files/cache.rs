@@ -26,8 +26,13 @@ const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 /// What a request path names, as the cache knows it.
 pub(crate) enum Cached {
     File(Arc<CachedFile>),
-    /// A directory named without its trailing `/`.
-    Dir,
+    /// A directory named without its trailing `/`; whether it has an `index.html`.
+    Dir {
+        indexed: bool,
+    },
+    /// A directory without `index.html`, named with its `/`, to list: (root, directory),
+    /// both canonical.
+    Listing(PathBuf, PathBuf),
     Missing,
 }
 
@@ -85,17 +90,19 @@ pub(crate) struct FileCache {
 }
 
 impl FileCache {
-    /// Resolves `raw_path` under `root` (canonical), from memory when the file is unchanged.
-    pub fn lookup(&self, root: &Path, raw_path: &str) -> Cached {
+    /// Resolves `raw_path` under `root` (canonical), from memory when the file is unchanged;
+    /// `listings` lets a folder without `index.html` be named.
+    pub fn lookup(&self, root: &Path, raw_path: &str, listings: bool) -> Cached {
         let known = self.read().by_request.get(raw_path).cloned();
         if let Some(entry) = &known {
             if is_current(entry) {
                 return Cached::File(entry.clone());
             }
         }
-        let path = match resolve(root, raw_path) {
+        let path = match resolve(root, raw_path, listings) {
             Some(Resolved::File(p)) => p,
-            Some(Resolved::Dir) => return Cached::Dir,
+            Some(Resolved::Dir { indexed }) => return Cached::Dir { indexed },
+            Some(Resolved::Listing(dir)) => return Cached::Listing(root.to_path_buf(), dir),
             None => {
                 if known.is_some() {
                     self.write().by_request.remove(raw_path);
@@ -219,7 +226,7 @@ mod tests {
         let cache = FileCache::default();
         let mut seen = Vec::new();
         for spelling in ["/a.txt", "//a.txt", "/%61.txt", "/a%2Etxt"] {
-            match cache.lookup(&root, spelling) {
+            match cache.lookup(&root, spelling, false) {
                 Cached::File(f) => seen.push(f),
                 _ => panic!("{spelling} did not resolve"),
             }

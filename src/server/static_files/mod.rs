@@ -5,6 +5,7 @@
 //! - `path.rs` resolves a request path safely (the hostile-path table is there);
 //! - `cache.rs` remembers what each path resolved to, revalidated with one `stat`;
 //! - `range.rs` parses `Range`;
+//! - `listing.rs` lists a folder without `index.html`, when listings are on;
 //! - this file answers a request: method, preconditions, range, body.
 
 use std::collections::HashMap;
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 mod cache;
+mod listing;
 mod path;
 mod range;
 
@@ -39,6 +41,10 @@ pub(crate) struct StaticFiles {
     builtin: HashMap<String, Arc<CachedFile>>,
     /// `Cache-Control` of every file.
     cache_control: String,
+    /// Whether folders without `index.html` are listed.
+    autoindex: bool,
+    /// What the HTML listing links to for its style.
+    stylesheet: Option<String>,
 }
 
 /// One folder of files.
@@ -87,6 +93,8 @@ impl StaticFiles {
             roots,
             builtin,
             cache_control: config.cache_control.clone(),
+            autoindex: config.autoindex,
+            stylesheet: config.autoindex_stylesheet.clone(),
         })
     }
 
@@ -104,11 +112,13 @@ impl StaticFiles {
     }
 
     /// What `raw_path` names: in the first folder that has it (from memory when the file is
-    /// unchanged), else among the built-in files.
+    /// unchanged), else among the built-in files. A folder without `index.html` counts only
+    /// when listings are on.
     pub fn lookup(&self, raw_path: &str) -> Cached {
         for root in &self.roots {
-            match root.cache.lookup(&root.dir, raw_path) {
+            match root.cache.lookup(&root.dir, raw_path, self.autoindex) {
                 Cached::Missing => continue,
+                Cached::Dir { indexed: false } if !self.autoindex => continue,
                 found => return found,
             }
         }
@@ -146,7 +156,10 @@ impl StaticFiles {
         }
         match found {
             Cached::File(entry) => serve_file(req, &entry, &self.cache_control),
-            Cached::Dir => {
+            Cached::Listing(root, dir) => {
+                listing::respond(req, &root, &dir, self.stylesheet.as_deref())
+            }
+            Cached::Dir { .. } => {
                 let mut location = format!("{}/", req.raw_path());
                 if !req.query.is_empty() {
                     location.push('?');

@@ -10,8 +10,11 @@ use percent_encoding::percent_decode_str;
 pub(crate) enum Resolved {
     /// A regular file, by its canonical path.
     File(PathBuf),
-    /// A directory named without a trailing `/`.
-    Dir,
+    /// A directory named without a trailing `/`; whether it has an `index.html`.
+    Dir { indexed: bool },
+    /// A directory named with its trailing `/` that has no `index.html`: one to list, by its
+    /// canonical path, if listings are on.
+    Listing(PathBuf),
 }
 
 /// Resolves a raw (still percent-encoded) request path under `root`, which must already be
@@ -20,8 +23,9 @@ pub(crate) enum Resolved {
 ///
 /// Refused: encoded `/` or `\`, invalid UTF-8, NUL, `\`, any segment starting with `.` (which
 /// covers `.`, `..` and dotfiles), and any path that after following symlinks leaves `root`.
-/// A path ending in `/` names that directory's `index.html`.
-pub(crate) fn resolve(root: &Path, raw_path: &str) -> Option<Resolved> {
+/// A path ending in `/` names that directory's `index.html`, or, with `listings`, the
+/// directory itself when it has none.
+pub(crate) fn resolve(root: &Path, raw_path: &str, listings: bool) -> Option<Resolved> {
     if !raw_path.starts_with('/') {
         return None;
     }
@@ -40,8 +44,15 @@ pub(crate) fn resolve(root: &Path, raw_path: &str) -> Option<Resolved> {
         }
         candidate.push(segment);
     }
-    if decoded.ends_with('/') {
+    let slash = decoded.ends_with('/');
+    // With a `/` and no index, the folder itself: then only a folder will do.
+    let mut folder_only = false;
+    if slash {
         candidate.push("index.html");
+        if listings && std::fs::metadata(&candidate).is_err() {
+            candidate.pop();
+            folder_only = true;
+        }
     }
     // One `stat` settles the common miss before the many syscalls of canonicalising.
     std::fs::metadata(&candidate).ok()?;
@@ -50,10 +61,16 @@ pub(crate) fn resolve(root: &Path, raw_path: &str) -> Option<Resolved> {
         return None;
     }
     let meta = real.metadata().ok()?;
+    if folder_only && !meta.is_dir() {
+        return None;
+    }
     if meta.is_file() {
         Some(Resolved::File(real))
-    } else if meta.is_dir() && !decoded.ends_with('/') {
-        Some(Resolved::Dir)
+    } else if meta.is_dir() && slash && listings {
+        Some(Resolved::Listing(real))
+    } else if meta.is_dir() {
+        let indexed = real.join("index.html").is_file();
+        Some(Resolved::Dir { indexed })
     } else {
         None
     }
@@ -123,7 +140,6 @@ mod tests {
             "",
             "//..//outside.txt",
             "/missing.txt",
-            "/empty/",
             "/hello.txt/",
             "/sub/missing/",
             "/%252e%252e/outside.txt",
@@ -136,7 +152,11 @@ mod tests {
             "/%5c..%5coutside.txt",
         ];
         for path in hostile {
-            assert_eq!(resolve(&root, path), None, "{path:?} must not resolve");
+            assert_eq!(
+                resolve(&root, path, true),
+                None,
+                "{path:?} must not resolve"
+            );
         }
     }
 
@@ -173,7 +193,7 @@ mod tests {
             if path.contains("updir/outside.txt") || path.contains("escape.txt") {
                 escapes_tried += 1;
             }
-            if let Some(Resolved::File(p)) = resolve(&root, &path) {
+            if let Some(Resolved::File(p)) = resolve(&root, &path, true) {
                 assert!(p.starts_with(&root), "{path} resolved to {}", p.display());
                 assert!(!p.ends_with("outside.txt"), "{path}");
                 files += 1;
@@ -200,11 +220,33 @@ mod tests {
         ];
         for (path, want) in good {
             assert_eq!(
-                resolve(&root, path),
+                resolve(&root, path, true),
                 Some(Resolved::File(root.join(want))),
                 "{path}"
             );
         }
-        assert_eq!(resolve(&root, "/sub"), Some(Resolved::Dir));
+        assert_eq!(
+            resolve(&root, "/sub", true),
+            Some(Resolved::Dir { indexed: true })
+        );
+        assert_eq!(
+            resolve(&root, "/empty", true),
+            Some(Resolved::Dir { indexed: false })
+        );
+        assert_eq!(
+            resolve(&root, "/empty/", true),
+            Some(Resolved::Listing(root.join("empty")))
+        );
+        assert_eq!(
+            resolve(&root, "/", true),
+            Some(Resolved::Listing(root.clone()))
+        );
+        assert_eq!(resolve(&root, "/updir/", true), None);
+        // Without listings a folder without an index names nothing.
+        assert_eq!(resolve(&root, "/empty/", false), None);
+        assert_eq!(
+            resolve(&root, "/sub/", false),
+            Some(Resolved::File(root.join("sub/index.html")))
+        );
     }
 }

@@ -1,0 +1,273 @@
+//! Directory listings (`autoindex`): a folder without `index.html` shown as its entries,
+//! folders first, then files, as HTML or, for `Accept: application/json`, as JSON. Dotfiles
+//! and symlinks that lead out of the root are never shown; names are escaped in the page and
+//! percent-encoded in links.
+
+use std::fs;
+use std::io;
+use std::path::Path;
+
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use serde::Serialize;
+
+use crate::http::{Body, Request, Response};
+use crate::server::date::rfc3339;
+
+/// Entries shown at most; a folder with more says how many were left out.
+const MAX_ENTRIES: usize = 10_000;
+
+/// Bytes that stay as they are in a link to one path segment (RFC 3986 unreserved).
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~');
+
+/// One entry of a folder, as shown.
+#[derive(Debug, Serialize, PartialEq, Eq)]
+struct Entry {
+    name: String,
+    #[serde(rename = "type")]
+    kind: Kind,
+    /// Bytes, for files.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    size: Option<u64>,
+    /// RFC 3339, UTC.
+    modified: Option<String>,
+}
+
+#[derive(Debug, Serialize, PartialEq, Eq, PartialOrd, Ord, Clone, Copy)]
+#[serde(rename_all = "lowercase")]
+enum Kind {
+    Dir,
+    File,
+}
+
+/// The JSON form of a listing.
+#[derive(Serialize)]
+struct Json<'a> {
+    path: &'a str,
+    entries: &'a [Entry],
+    /// Entries not shown beyond the limit.
+    omitted: usize,
+}
+
+/// The listing of `dir` (canonical, inside the canonical `root`), answering `req`.
+pub(crate) fn respond(
+    req: &Request,
+    root: &Path,
+    dir: &Path,
+    stylesheet: Option<&str>,
+) -> Response {
+    let (entries, omitted) = match read(root, dir) {
+        Ok(found) => found,
+        Err(e) => {
+            log::warn!("listing {}: {e}", dir.display());
+            return Response::error_page(404);
+        }
+    };
+    let resp = if wants_json(req.header("Accept")) {
+        let json = Json {
+            path: &req.path,
+            entries: &entries,
+            omitted,
+        };
+        let body = serde_json::to_vec_pretty(&json).unwrap_or_default();
+        Response::new(200)
+            .with_header("Content-Type", "application/json")
+            .with_body(Body::Bytes(body))
+    } else {
+        Response::html(200, html(&req.path, &entries, omitted, stylesheet))
+    };
+    resp.with_header("Vary", "Accept")
+        .with_header("Cache-Control", "no-cache")
+}
+
+/// The visible entries of `dir`, folders first, then by name; and how many more there were.
+fn read(root: &Path, dir: &Path) -> io::Result<(Vec<Entry>, usize)> {
+    let mut entries = Vec::new();
+    let mut omitted = 0;
+    for item in fs::read_dir(dir)? {
+        let item = item?;
+        let Ok(name) = item.file_name().into_string() else {
+            continue; // not UTF-8: no link could name it
+        };
+        if name.starts_with('.') {
+            continue;
+        }
+        let path = item.path();
+        if item.file_type()?.is_symlink() {
+            // Shown only if it leads somewhere inside the root, as the file server would.
+            match path.canonicalize() {
+                Ok(target) if target.starts_with(root) => {}
+                _ => continue,
+            }
+        }
+        let Ok(meta) = fs::metadata(&path) else {
+            continue;
+        };
+        let kind = if meta.is_dir() {
+            Kind::Dir
+        } else if meta.is_file() {
+            Kind::File
+        } else {
+            continue; // sockets, devices, fifos
+        };
+        if entries.len() == MAX_ENTRIES {
+            omitted += 1;
+            continue;
+        }
+        entries.push(Entry {
+            name,
+            kind,
+            size: (kind == Kind::File).then_some(meta.len()),
+            modified: meta.modified().ok().map(rfc3339),
+        });
+    }
+    entries.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+    Ok((entries, omitted))
+}
+
+/// Whether `Accept` prefers JSON to HTML, by q-values.
+fn wants_json(accept: Option<&str>) -> bool {
+    accept.is_some_and(|a| quality(a, "application", "json") > quality(a, "text", "html"))
+}
+
+/// The q-value `accept` gives `kind/sub`: from its most specific range (`kind/sub`, then
+/// `kind/*`, then `*/*`), 0 if none names it.
+fn quality(accept: &str, kind: &str, sub: &str) -> f32 {
+    let mut best = (0u8, 0.0f32); // (specificity, q)
+    for item in accept.split(',') {
+        let mut parts = item.split(';');
+        let range = parts.next().unwrap_or("").trim();
+        let specificity = match range.split_once('/') {
+            Some((k, s)) if k.eq_ignore_ascii_case(kind) && s.eq_ignore_ascii_case(sub) => 3,
+            Some((k, "*")) if k.eq_ignore_ascii_case(kind) => 2,
+            Some(("*", "*")) => 1,
+            _ => continue,
+        };
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|v| v.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if specificity > best.0 {
+            best = (specificity, q);
+        }
+    }
+    best.1
+}
+
+/// The HTML page: the site's stylesheet if one is configured, else a few lines of its own.
+fn html(path: &str, entries: &[Entry], omitted: usize, stylesheet: Option<&str>) -> String {
+    let title = escape(path);
+    let style = match stylesheet {
+        Some(href) => format!("<link rel=\"stylesheet\" href=\"{}\">", escape(href)),
+        None => "<style>body{font:15px/1.5 system-ui,sans-serif;margin:2rem}\
+                 td{padding:.2rem 1rem .2rem 0}td.num{text-align:right}</style>"
+            .to_string(),
+    };
+    let mut page = format!(
+        "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
+         <title>{title} 的目录</title>\n{style}\n</head>\n<body>\n<main class=\"listing\">\n\
+         <h1>{title} 的目录</h1>\n<table class=\"listing\">\n\
+         <thead><tr><th>名称</th><th>大小</th><th>修改时间</th></tr></thead>\n<tbody>\n"
+    );
+    if path != "/" {
+        page.push_str("<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
+    }
+    for e in entries {
+        let slash = if e.kind == Kind::Dir { "/" } else { "" };
+        let size = e.size.map(human).unwrap_or_default();
+        let exact = e
+            .size
+            .map(|s| format!(" title=\"{s} 字节\""))
+            .unwrap_or_default();
+        let modified = e
+            .modified
+            .as_deref()
+            .map(|m| m.replacen('T', " ", 1).trim_end_matches('Z').to_string() + " UTC")
+            .unwrap_or_default();
+        page.push_str(&format!(
+            "<tr><td><a href=\"{href}{slash}\">{name}{slash}</a></td>\
+             <td class=\"num\"{exact}>{size}</td><td>{modified}</td></tr>\n",
+            href = utf8_percent_encode(&e.name, SEGMENT),
+            name = escape(&e.name),
+        ));
+    }
+    page.push_str("</tbody>\n</table>\n");
+    if omitted > 0 {
+        page.push_str(&format!("<p>还有 {omitted} 项没有列出。</p>\n"));
+    }
+    page.push_str("</main>\n</body>\n</html>\n");
+    page
+}
+
+/// `1536` -> `1.5 KiB`.
+fn human(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 {
+        format!("{bytes} B")
+    } else {
+        format!("{value:.1} {}", UNITS[unit])
+    }
+}
+
+/// Text made safe inside HTML elements and quoted attributes.
+fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accept_prefers_json_only_when_it_says_so() {
+        let cases = [
+            (None, false),
+            (Some("application/json"), true),
+            (Some("text/html,application/xhtml+xml,*/*;q=0.8"), false),
+            (Some("application/json, text/html;q=0.5"), true),
+            (Some("text/html, application/json;q=0.5"), false),
+            (Some("application/*"), true),
+            (Some("*/*"), false),
+            (Some("application/json;q=0"), false),
+        ];
+        for (accept, want) in cases {
+            assert_eq!(wants_json(accept), want, "{accept:?}");
+        }
+    }
+
+    #[test]
+    fn names_are_escaped_in_text_and_encoded_in_links() {
+        let entries = [Entry {
+            name: "<b>&\"x\".txt".into(),
+            kind: Kind::File,
+            size: Some(1536),
+            modified: None,
+        }];
+        let page = html("/a/", &entries, 0, None);
+        assert!(page.contains("&lt;b&gt;&amp;&quot;x&quot;.txt"), "{page}");
+        assert!(page.contains("href=\"%3Cb%3E%26%22x%22.txt\""), "{page}");
+        assert!(page.contains("1.5 KiB"));
+        assert!(!page.contains("<b>"));
+    }
+}
