@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::builtin;
 use crate::framework::Settings;
 use crate::server::{AccessLog, ServerConfig, MAX_HEADERS_CEILING};
 
@@ -51,6 +52,7 @@ struct RawConfig {
     max_body_bytes: i64,
     cache_control: String,
     page_cache: bool,
+    compression: bool,
     log_level: String,
     access_log: String,
 }
@@ -83,6 +85,7 @@ impl Default for RawConfig {
             max_body_bytes: 1024 * 1024,
             cache_control: "public, max-age=300".into(),
             page_cache: true,
+            compression: true,
             log_level: "info".into(),
             access_log: "-".into(),
         }
@@ -202,8 +205,9 @@ impl Config {
             static_dir: base.join(raw.static_dir),
             document_root: (!raw.document_root.as_os_str().is_empty())
                 .then(|| base.join(&raw.document_root)),
-            builtin_static: crate::builtin::STATIC,
+            builtin_static: builtin::STATIC,
             autoindex: raw.autoindex,
+            compression: raw.compression,
             autoindex_stylesheet: (!raw.autoindex_stylesheet.is_empty())
                 .then_some(raw.autoindex_stylesheet),
             max_connections: int("max_connections", raw.max_connections, 1, 1_000_000)? as usize,
@@ -248,8 +252,9 @@ impl Config {
             database: base.join(raw.database),
             migrations_dir: base.join(raw.migrations_dir),
             page_cache: raw.page_cache,
-            builtin_templates: crate::builtin::TEMPLATES,
-            builtin_migrations: crate::builtin::MIGRATIONS,
+            compression: raw.compression,
+            builtin_templates: builtin::TEMPLATES,
+            builtin_migrations: builtin::MIGRATIONS,
         };
         Ok(Config {
             host: raw.host,

@@ -8,6 +8,7 @@
 
 pub mod builtin;
 pub mod config;
+pub mod encoding;
 pub mod framework;
 pub mod http;
 pub mod server;

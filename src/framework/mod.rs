@@ -38,6 +38,8 @@ pub struct Settings {
     pub migrations_dir: PathBuf,
     /// Whether rendered GET pages are kept until the database changes.
     pub page_cache: bool,
+    /// Whether cached pages are compressed (br, gzip) for clients that accept it.
+    pub compression: bool,
     /// Templates compiled into the binary, as (name, bytes): used when `templates_dir` does
     /// not exist.
     pub builtin_templates: &'static [(&'static str, &'static [u8])],
@@ -75,7 +77,8 @@ impl Framework {
             log::info!("{} not found: using the built-in migrations", dir.display());
             db.migrate_builtin(settings.builtin_migrations)?;
         }
-        Ok(Framework::new(router, tera, db, settings.page_cache))
+        Ok(Framework::new(router, tera, db, settings.page_cache)
+            .with_compression(settings.compression))
     }
 
     /// A framework from its parts.
@@ -84,8 +87,14 @@ impl Framework {
             router,
             tera,
             db,
-            pages: page_cache.then(PageCache::new),
+            pages: page_cache.then(|| PageCache::new(true)),
         }
+    }
+
+    /// This framework with the compression of cached pages on (the default) or off.
+    pub fn with_compression(mut self, on: bool) -> Framework {
+        self.pages = self.pages.map(|_| PageCache::new(on));
+        self
     }
 
     /// Checkpoints the database so that its main file alone holds every committed write, and

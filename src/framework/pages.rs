@@ -1,14 +1,16 @@
 //! The page cache: a rendered GET page is kept and served again until the database changes,
 //! which `PRAGMA data_version` tells for writes from this process and from any other. Pages
-//! carry an ETag, so that a browser's reload is a 304.
+//! carry an ETag, so that a browser's reload is a 304, and are compressed (br, gzip) once per
+//! coding when first asked for, beside the page.
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use super::database::Db;
 use super::error::Error;
+use crate::encoding::{self, negotiate, Coding, Effort};
 use crate::http::{Body, Headers, Request, Response};
 
 /// Distinct request targets kept at most; past this the cache starts over, so that a client
@@ -22,17 +24,26 @@ struct Page {
     /// The handler's headers (`Content-Type` and any others), replayed on every hit.
     headers: Headers,
     body: Arc<[u8]>,
+    /// The codings this page may be sent in (none if its type or size is not worth it, or
+    /// compression is off).
+    offer: &'static [Coding],
+    /// Its compressed forms by `Coding::index`, made on first use; `None` inside when not
+    /// smaller.
+    encoded: [OnceLock<Option<Arc<[u8]>>>; 2],
 }
 
 /// Rendered pages by request target.
 pub(crate) struct PageCache {
     pages: RwLock<HashMap<String, Arc<Page>>>,
+    /// Whether pages are compressed for clients that accept it.
+    compression: bool,
 }
 
 impl PageCache {
-    pub fn new() -> PageCache {
+    pub fn new(compression: bool) -> PageCache {
         PageCache {
             pages: RwLock::new(HashMap::new()),
+            compression,
         }
     }
 
@@ -63,11 +74,20 @@ impl PageCache {
         let (Body::Bytes(bytes), true) = (&resp.body, cacheable) else {
             return Ok(resp);
         };
+        let worth = self.compression
+            && bytes.len() as u64 >= encoding::MIN_SIZE
+            && resp
+                .headers
+                .get("Content-Type")
+                .is_some_and(encoding::compressible)
+            && !resp.headers.contains("Content-Encoding");
         let page = Arc::new(Page {
             version,
             etag: etag_of(bytes),
             headers: resp.headers.clone(),
             body: Arc::from(bytes.as_slice()),
+            offer: if worth { &encoding::ALL } else { &[] },
+            encoded: Default::default(),
         });
         let mut pages = self.pages.write().unwrap_or_else(|e| e.into_inner());
         if pages.len() >= MAX_PAGES && !pages.contains_key(&req.target) {
@@ -79,16 +99,34 @@ impl PageCache {
     }
 }
 
-/// A cached page as a response: 304 when the client's copy is current.
+/// A cached page as a response, in the coding the client prefers: 304 when the client's copy
+/// of that form is current.
 fn respond(req: &Request, page: &Page) -> Response {
-    let mut resp = Response::new(200).with_body(Body::Shared(page.body.clone()));
+    let coded = negotiate(req.header("Accept-Encoding"), page.offer).and_then(|coding| {
+        let form = page.encoded[coding.index()].get_or_init(|| {
+            let out = encoding::compress(coding, &page.body, Effort::Fast).ok()?;
+            (out.len() < page.body.len()).then(|| Arc::from(out))
+        });
+        form.clone().map(|bytes| (coding, bytes))
+    });
+    let (etag, body) = match &coded {
+        Some((coding, bytes)) => (coding.etag(&page.etag), bytes.clone()),
+        None => (page.etag.clone(), page.body.clone()),
+    };
+    let mut resp = Response::new(200).with_body(Body::Shared(body));
     for (name, value) in page.headers.iter() {
         // The cache owns the validator.
         if !name.eq_ignore_ascii_case("ETag") {
             resp.headers.append(name, value);
         }
     }
-    validated(req, page.etag.clone(), resp)
+    if !page.offer.is_empty() {
+        resp.headers.append("Vary", "Accept-Encoding");
+    }
+    if let Some((coding, _)) = coded {
+        resp.headers.append("Content-Encoding", coding.token());
+    }
+    validated(req, etag, resp)
 }
 
 /// Adds an ETag to an uncached 200 page and answers 304 when the client already has it.

@@ -35,6 +35,9 @@ pub struct ServerConfig {
     pub autoindex: bool,
     /// The stylesheet the HTML listing links to; `None` for a few lines of its own.
     pub autoindex_stylesheet: Option<String>,
+    /// Compress compressible files (text, JSON, JS, SVG, ...) with br or gzip, once each, as
+    /// the client accepts; precompressed siblings (`app.css.br`) are served either way.
+    pub compression: bool,
     /// Live connections at most; past this, room is reclaimed from idle or slow connections,
     /// and new ones get a 503 only when there is none to reclaim.
     pub max_connections: usize,
@@ -81,6 +84,7 @@ impl Default for ServerConfig {
             builtin_static: &[],
             autoindex: false,
             autoindex_stylesheet: None,
+            compression: true,
             max_connections: 1024,
             max_connections_per_ip: 0,
             listen_backlog: 1024,

@@ -5,15 +5,16 @@
 
 use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
-use std::fs::{File, Metadata};
+use std::fs::File;
 use std::hash::{Hash, Hasher};
 use std::io::Read;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 use std::time::UNIX_EPOCH;
 
+use super::encoded::Codings;
 use super::path::{resolve, Resolved};
+use super::version::{self, Version};
 
 /// Files up to this size are kept in memory and sent with the head in one `write`.
 const SMALL_FILE: u64 = 64 * 1024;
@@ -48,9 +49,11 @@ pub(crate) struct CachedFile {
     pub content_type: String,
     /// The whole file, for small files.
     pub body: Option<Arc<[u8]>>,
+    /// Its compressed forms, on disk beside it or made from it.
+    pub codings: Codings,
     /// What identifies this version of the file: (inode, size, mtime in ns); `None` for a
     /// built-in file, which never changes.
-    version: Option<(u64, u64, i128)>,
+    version: Option<Version>,
 }
 
 impl CachedFile {
@@ -65,6 +68,7 @@ impl CachedFile {
             // Strong, from the content: the same binary always sends the same validator.
             etag: format!("\"b{:016x}-{:x}\"", h.finish(), bytes.len()),
             last_modified: None,
+            codings: Codings::builtin(bytes.len() as u64, &content_type(Path::new(name))),
             content_type: content_type(Path::new(name)),
             body: Some(Arc::from(bytes)),
             version: None,
@@ -115,7 +119,7 @@ impl FileCache {
             Some(entry) => entry,
             None => {
                 let room = MAX_BODY_BYTES.saturating_sub(self.read().body_bytes);
-                match load(path, room) {
+                match load(path, root, room) {
                     Ok(entry) => Arc::new(entry),
                     Err(e) => {
                         log::warn!("{raw_path}: {e}");
@@ -152,16 +156,12 @@ impl FileCache {
     }
 }
 
-/// Whether the file on disk is still the version `entry` describes (one `stat`).
+/// Whether the file on disk is still the version `entry` describes (one `stat`), with the
+/// same precompressed siblings (looked at once a second).
 fn is_current(entry: &CachedFile) -> bool {
-    entry
-        .version
-        .is_none_or(|known| std::fs::metadata(&entry.path).is_ok_and(|m| version(&m) == known))
-}
-
-fn version(meta: &Metadata) -> (u64, u64, i128) {
-    let mtime = meta.mtime() as i128 * 1_000_000_000 + meta.mtime_nsec() as i128;
-    (meta.ino(), meta.len(), mtime)
+    entry.version.is_none_or(|known| {
+        version::current(&entry.path) == Some(known) && entry.codings.still_current(&entry.path)
+    })
 }
 
 /// The `Content-Type` for a file name: `mime_guess`, with `charset=utf-8` on text types.
@@ -180,9 +180,9 @@ pub(crate) fn content_type(path: &Path) -> String {
     }
 }
 
-/// Reads what the responses need from the file at `path`; its bytes too if it is small and
-/// fits in `room`.
-fn load(path: PathBuf, room: usize) -> std::io::Result<CachedFile> {
+/// Reads what the responses need from the file at `path` (canonical, inside `root`); its
+/// bytes too if it is small and fits in `room`.
+fn load(path: PathBuf, root: &Path, room: usize) -> std::io::Result<CachedFile> {
     let mut file = File::open(&path)?;
     let meta = file.metadata()?;
     let modified = meta.modified().ok();
@@ -197,8 +197,10 @@ fn load(path: PathBuf, room: usize) -> std::io::Result<CachedFile> {
     let len = body
         .as_ref()
         .map_or(meta.len(), |b: &Arc<[u8]>| b.len() as u64);
+    let content_type = content_type(&path);
     Ok(CachedFile {
-        content_type: content_type(&path),
+        codings: Codings::find(&path, root, len, version::mtime_ns(&meta), &content_type),
+        content_type,
         len,
         modified_secs: since_epoch.map(|d| d.as_secs()),
         // A strong validator: modification time (ns) and size, as nginx builds it.
@@ -209,7 +211,7 @@ fn load(path: PathBuf, room: usize) -> std::io::Result<CachedFile> {
         ),
         last_modified: modified.map(httpdate::fmt_http_date),
         body,
-        version: Some(version(&meta)),
+        version: Some(version::of(&meta)),
         path,
     })
 }
@@ -240,10 +242,13 @@ mod tests {
     fn bodies_beyond_the_budget_stay_on_disk() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.txt"), "aaaa").unwrap();
-        let loaded = load(dir.path().join("a.txt"), 3).unwrap();
+        let loaded = load(dir.path().join("a.txt"), dir.path(), 3).unwrap();
         assert!(loaded.body.is_none());
         assert_eq!(loaded.len, 4);
-        assert!(load(dir.path().join("a.txt"), 4).unwrap().body.is_some());
+        assert!(load(dir.path().join("a.txt"), dir.path(), 4)
+            .unwrap()
+            .body
+            .is_some());
     }
 
     #[test]

@@ -4,6 +4,7 @@
 //!
 //! - `path.rs` resolves a request path safely (the hostile-path table is there);
 //! - `cache.rs` remembers what each path resolved to, revalidated with one `stat`;
+//! - `encoded.rs` keeps each file's compressed forms (precompressed siblings, or made once);
 //! - `range.rs` parses `Range`;
 //! - `listing.rs` lists a folder without `index.html`, when listings are on;
 //! - this file answers a request: method, preconditions, range, body.
@@ -16,17 +17,21 @@ use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
 mod cache;
+mod encoded;
 mod listing;
 mod path;
 mod range;
+mod version;
 
 pub(crate) use cache::Cached;
 use cache::{CachedFile, FileCache};
+use encoded::Form;
 use range::{parse_range, ByteRange};
 
 use super::settings::ServerConfig;
 use percent_encoding::percent_decode_str;
 
+use crate::encoding::negotiate;
 use crate::http::{etag_list_matches, Body, Request, Response};
 
 /// Methods static files answer to.
@@ -43,6 +48,8 @@ pub(crate) struct StaticFiles {
     cache_control: String,
     /// Whether folders without `index.html` are listed.
     autoindex: bool,
+    /// Whether compressible files are compressed (siblings are served either way).
+    compression: bool,
     /// What the HTML listing links to for its style.
     stylesheet: Option<String>,
 }
@@ -94,6 +101,7 @@ impl StaticFiles {
             builtin,
             cache_control: config.cache_control.clone(),
             autoindex: config.autoindex,
+            compression: config.compression,
             stylesheet: config.autoindex_stylesheet.clone(),
         })
     }
@@ -155,7 +163,7 @@ impl StaticFiles {
             _ => return Response::error_page(405).with_header("Allow", ALLOW),
         }
         match found {
-            Cached::File(entry) => serve_file(req, &entry, &self.cache_control),
+            Cached::File(entry) => serve_file(req, &entry, &self.cache_control, self.compression),
             Cached::Listing(root, dir) => {
                 listing::respond(req, &root, &dir, self.stylesheet.as_deref())
             }
@@ -172,18 +180,32 @@ impl StaticFiles {
     }
 }
 
-fn serve_file(req: &Request, f: &CachedFile, cache_control: &str) -> Response {
+fn serve_file(req: &Request, f: &CachedFile, cache_control: &str, compression: bool) -> Response {
+    // A coded form only for the whole file: ranges are of the identity form.
+    let offer = f.codings.offer(compression);
+    let coding = match req.header("Range") {
+        Some(_) => None,
+        None => negotiate(req.header("Accept-Encoding"), offer),
+    };
+    let form = coding.and_then(|c| {
+        let body = f.body.as_deref();
+        f.codings.form(c, &f.etag, body, &f.path, f.len)
+    });
+    let etag = form.as_ref().map_or(f.etag.as_str(), Form::etag);
     let mut resp = Response::new(200)
-        .with_header("ETag", f.etag.clone())
+        .with_header("ETag", etag)
         .with_header("Cache-Control", cache_control)
         .with_header("Accept-Ranges", "bytes");
+    if !offer.is_empty() {
+        resp = resp.with_header("Vary", "Accept-Encoding");
+    }
     if let Some(m) = &f.last_modified {
         resp = resp.with_header("Last-Modified", m.clone());
     }
 
     // RFC 9110, section 13.2.2: preconditions in this order.
     if let Some(im) = req.header("If-Match") {
-        if !etag_list_matches(im, &f.etag, false) {
+        if !etag_list_matches(im, etag, false) {
             return precondition_failed(resp);
         }
     } else if let Some(ius) = req.header("If-Unmodified-Since").and_then(http_secs) {
@@ -192,7 +214,7 @@ fn serve_file(req: &Request, f: &CachedFile, cache_control: &str) -> Response {
         }
     }
     if let Some(inm) = req.header("If-None-Match") {
-        if etag_list_matches(inm, &f.etag, true) {
+        if etag_list_matches(inm, etag, true) {
             resp.status = 304;
             return resp;
         }
@@ -204,6 +226,15 @@ fn serve_file(req: &Request, f: &CachedFile, cache_control: &str) -> Response {
     }
 
     resp.headers.append("Content-Type", f.content_type.clone());
+    if let Some(form) = form {
+        if let Some(body) = coded_body(&form) {
+            resp.headers
+                .append("Content-Encoding", form.coding().token());
+            return resp.with_body(body);
+        }
+        // The sibling went away between the look and the open: send the file as it is.
+        resp.headers.set("ETag", f.etag.clone());
+    }
     let len = f.len;
     let range = match req.header("Range") {
         Some(r) if if_range_holds(req.header("If-Range"), f) => parse_range(r, len),
@@ -239,6 +270,24 @@ fn serve_file(req: &Request, f: &CachedFile, cache_control: &str) -> Response {
         },
     };
     resp.with_body(body)
+}
+
+/// The body of a coded form: from memory, or the sibling's file from disk.
+fn coded_body(form: &Form<'_>) -> Option<Body> {
+    match form {
+        Form::Made(m) => Some(Body::Shared(m.bytes.clone())),
+        Form::Sibling(s) => match File::open(&s.path) {
+            Ok(file) => Some(Body::File {
+                file,
+                start: 0,
+                len: s.len,
+            }),
+            Err(e) => {
+                log::warn!("{}: {e}", s.path.display());
+                None
+            }
+        },
+    }
 }
 
 fn precondition_failed(mut validated: Response) -> Response {
