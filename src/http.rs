@@ -195,31 +195,97 @@ pub enum Body {
         /// How many bytes to send.
         len: u64,
     },
+    /// Bytes produced while they are sent, WSGI's iterable body: see [`Stream`].
+    Stream(Stream),
+}
+
+/// A body of unknown length that the server pulls chunk by chunk as the client takes it:
+/// sent with `Transfer-Encoding: chunked` to HTTP/1.1 clients and delimited by closing the
+/// connection for HTTP/1.0 ones. Memory stays at one chunk whatever the length.
+///
+/// The producer is dropped, unfinished, when the request is HEAD, when the client goes away or
+/// falls under the send deadlines; an `Err` from it ends the response early (the client sees
+/// the body cut, as the framing then cannot be completed) and is logged.
+///
+/// ```
+/// use miniweb::http::{Body, Response, Stream};
+///
+/// let lines = (1..=3).map(|i| Ok(format!("line {i}\n").into_bytes()));
+/// let resp = Response::new(200)
+///     .with_header("Content-Type", "text/plain; charset=utf-8")
+///     .with_body(Body::Stream(Stream::new(lines)));
+/// assert_eq!(resp.body.len(), None);
+/// ```
+pub struct Stream(Box<dyn Iterator<Item = std::io::Result<Vec<u8>>> + Send>);
+
+impl Stream {
+    /// Chunks from an iterator; empty chunks are skipped.
+    pub fn new<I>(chunks: I) -> Stream
+    where
+        I: IntoIterator<Item = std::io::Result<Vec<u8>>>,
+        I::IntoIter: Send + 'static,
+    {
+        Stream(Box::new(chunks.into_iter()))
+    }
+
+    /// Chunks of up to 64 KiB read from `reader` until it ends.
+    pub fn from_read(mut reader: impl std::io::Read + Send + 'static) -> Stream {
+        let chunks = std::iter::from_fn(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            loop {
+                return match reader.read(&mut buf) {
+                    Ok(0) => None,
+                    Ok(n) => {
+                        buf.truncate(n);
+                        Some(Ok(buf))
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(e) => Some(Err(e)),
+                };
+            }
+        });
+        Stream(Box::new(chunks))
+    }
+}
+
+impl Iterator for Stream {
+    type Item = std::io::Result<Vec<u8>>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        self.0.next()
+    }
+}
+
+impl fmt::Debug for Stream {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Stream(..)")
+    }
 }
 
 impl Body {
-    /// The number of bytes the body holds.
-    pub fn len(&self) -> u64 {
+    /// The number of bytes the body holds; `None` for a stream, known only when it ends.
+    pub fn len(&self) -> Option<u64> {
         match self {
-            Body::Empty => 0,
-            Body::Bytes(b) => b.len() as u64,
-            Body::Shared(b) => b.len() as u64,
-            Body::File { len, .. } => *len,
+            Body::Empty => Some(0),
+            Body::Bytes(b) => Some(b.len() as u64),
+            Body::Shared(b) => Some(b.len() as u64),
+            Body::File { len, .. } => Some(*len),
+            Body::Stream(_) => None,
         }
     }
 
-    /// Whether the body holds no bytes.
+    /// Whether the body is known to hold no bytes.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len() == Some(0)
     }
 
-    /// The bytes of a body held in memory; `None` for a file.
+    /// The bytes of a body held in memory; `None` for a file or a stream.
     pub fn as_bytes(&self) -> Option<&[u8]> {
         match self {
             Body::Empty => Some(&[]),
             Body::Bytes(b) => Some(b),
             Body::Shared(b) => Some(b),
-            Body::File { .. } => None,
+            Body::File { .. } | Body::Stream(_) => None,
         }
     }
 }

@@ -80,7 +80,10 @@ pub(crate) fn serve(
 
         activity.enter(Phase::Working);
         let mut resp = dispatch(&req, shared, app);
+        // An HTTP/1.0 client cannot read chunked framing: a stream ends with the close.
+        let close_delimited = req.version == Version::Http10 && resp.body.len().is_none();
         let keep_alive = wants_keep_alive(&req)
+            && !close_delimited
             && !shared.shutting_down.load(Ordering::SeqCst)
             && !resp.headers.has_token("Connection", "close");
         let written = write_response(&mut sender, &req, &mut resp, keep_alive, &mut out);

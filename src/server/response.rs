@@ -7,7 +7,7 @@ use std::io::{self, IoSlice, Read, Seek, SeekFrom, Write};
 use super::date;
 use super::head::is_token;
 use super::sender::Sender;
-use crate::http::{reason, Body, Request, Response, Version};
+use crate::http::{reason, Body, Request, Response, Stream, Version};
 
 /// Bodies up to this size are copied behind the head and sent with one `write`.
 const COALESCE_LIMIT: usize = 16 * 1024;
@@ -62,11 +62,65 @@ pub(crate) fn write_response(
             Body::File { file, start, len } => {
                 send_file(sender, out, file, *start, *len).map(|sent| sent == *len)
             }
+            Body::Stream(stream) => {
+                let mut payload = 0;
+                let outcome = send_stream(sender, out, stream, keep_alive, &mut payload);
+                return Written {
+                    body_bytes: payload,
+                    outcome,
+                };
+            }
         }
     };
     Written {
         body_bytes: sender.sent().saturating_sub(head_len),
         outcome,
+    }
+}
+
+/// Sends the head, then the stream's chunks as they come: with chunked framing when the
+/// connection stays open, else delimited by the close. The head goes with the first chunk.
+/// `Ok(false)` when the producer failed, which leaves the body cut short.
+fn send_stream(
+    sender: &mut Sender<'_>,
+    head: &[u8],
+    stream: &mut Stream,
+    chunked: bool,
+    payload: &mut u64,
+) -> io::Result<bool> {
+    let mut head = Some(head);
+    loop {
+        let chunk = match sender.producing(|| stream.next()) {
+            Some(Ok(chunk)) if chunk.is_empty() => continue,
+            Some(Ok(chunk)) => chunk,
+            None => {
+                let last: &[u8] = if chunked { b"0\r\n\r\n" } else { b"" };
+                let mut parts = [IoSlice::new(head.unwrap_or_default()), IoSlice::new(last)];
+                sender.write_all_vectored(&mut parts)?;
+                return Ok(true);
+            }
+            Some(Err(e)) => {
+                log::error!("the response body's producer failed: {e}; the body is cut short");
+                if let Some(head) = head {
+                    sender.write_all(head)?;
+                }
+                return Ok(false);
+            }
+        };
+        let size_line = if chunked {
+            format!("{:x}\r\n", chunk.len())
+        } else {
+            String::new()
+        };
+        let end: &[u8] = if chunked { b"\r\n" } else { b"" };
+        let mut parts = [
+            IoSlice::new(head.take().unwrap_or_default()),
+            IoSlice::new(size_line.as_bytes()),
+            IoSlice::new(&chunk),
+            IoSlice::new(end),
+        ];
+        sender.write_all_vectored(&mut parts)?;
+        *payload += chunk.len() as u64;
     }
 }
 
@@ -115,7 +169,16 @@ pub(crate) fn write_head(out: &mut Vec<u8>, resp: &Response, connection: Option<
         let _ = write!(out, "{name}: {value}\r\n");
     }
     if !is_bodiless(resp.status) {
-        let _ = write!(out, "Content-Length: {}\r\n", resp.body.len());
+        match resp.body.len() {
+            Some(len) => {
+                let _ = write!(out, "Content-Length: {len}\r\n");
+            }
+            // A stream on a connection that stays open; otherwise the close ends it.
+            None if connection != Some("close") => {
+                out.extend_from_slice(b"Transfer-Encoding: chunked\r\n");
+            }
+            None => {}
+        }
     }
     if let Some(c) = connection {
         let _ = write!(out, "Connection: {c}\r\n");

@@ -62,6 +62,20 @@ impl<'a> Sender<'a> {
         self.sent = 0;
     }
 
+    /// Runs `produce` (an app making the next chunk of a streamed body) with the send clocks
+    /// stopped and the connection marked as worked for, so that a slow producer is never taken
+    /// for a slow client, by the deadlines or by the reclaiming at the connection cap.
+    pub fn producing<T>(&mut self, produce: impl FnOnce() -> T) -> T {
+        self.activity.enter(Phase::Working);
+        let began = Instant::now();
+        let out = produce();
+        let spent = began.elapsed();
+        self.started += spent;
+        self.last_progress += spent;
+        self.activity.enter(Phase::Send);
+        out
+    }
+
     /// Bytes of the current response sent so far, head included.
     pub fn sent(&self) -> u64 {
         self.sent

@@ -462,6 +462,10 @@ impl Client {
         if status == 100 {
             return resp;
         }
+        if !head_only && resp.header("Transfer-Encoding") == Some("chunked") {
+            resp.body = self.read_chunked();
+            return resp;
+        }
         let len: usize = resp
             .header("Content-Length")
             .map(|v| v.parse().unwrap())
@@ -476,6 +480,36 @@ impl Client {
         }
         resp.body = self.buf.drain(..len).collect();
         resp
+    }
+
+    /// A chunked body, de-chunked; panics on bad framing or an early close.
+    fn read_chunked(&mut self) -> Vec<u8> {
+        let mut body = Vec::new();
+        loop {
+            let line_end = loop {
+                if let Some(i) = self.buf.windows(2).position(|w| w == b"\r\n") {
+                    break i;
+                }
+                assert!(self.fill() > 0, "connection closed in a chunk size line");
+            };
+            let line = String::from_utf8_lossy(&self.buf[..line_end]).into_owned();
+            let size = usize::from_str_radix(line.split(';').next().unwrap().trim(), 16)
+                .unwrap_or_else(|_| panic!("bad chunk size line {line:?}"));
+            let need = line_end + 2 + size + 2;
+            while self.buf.len() < need {
+                assert!(self.fill() > 0, "connection closed mid-chunk");
+            }
+            assert_eq!(
+                &self.buf[need - 2..need],
+                b"\r\n",
+                "chunk not followed by CRLF"
+            );
+            body.extend_from_slice(&self.buf[line_end + 2..line_end + 2 + size]);
+            self.buf.drain(..need);
+            if size == 0 {
+                return body;
+            }
+        }
     }
 
     /// Reads until the server closes the connection (EOF or a reset), at most `limit`: the
