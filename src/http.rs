@@ -162,6 +162,35 @@ pub fn etag_list_matches(list: &str, etag: &str, weak: bool) -> bool {
     })
 }
 
+/// The q-value an `Accept` header gives `media_type` (`text/html`), from its most specific
+/// matching range (`text/html`, then `text/*`, then `*/*`); 0 when none names it. Without the
+/// header, everything is acceptable: 1.
+pub fn accept_quality(accept: Option<&str>, media_type: &str) -> f32 {
+    let Some(accept) = accept else {
+        return 1.0;
+    };
+    let (kind, sub) = media_type.split_once('/').unwrap_or((media_type, ""));
+    let mut best = (0u8, 0.0f32); // (specificity, q)
+    for item in accept.split(',') {
+        let mut parts = item.split(';');
+        let range = parts.next().unwrap_or("").trim();
+        let specificity = match range.split_once('/') {
+            Some((k, s)) if k.eq_ignore_ascii_case(kind) && s.eq_ignore_ascii_case(sub) => 3,
+            Some((k, "*")) if k.eq_ignore_ascii_case(kind) => 2,
+            Some(("*", "*")) => 1,
+            _ => continue,
+        };
+        let q = parts
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|v| v.trim().parse::<f32>().ok())
+            .unwrap_or(1.0);
+        if specificity > best.0 {
+            best = (specificity, q.clamp(0.0, 1.0));
+        }
+    }
+    best.1
+}
+
 /// A raw path percent-decoded, as `Request::path` holds it; `Err` when that is not UTF-8.
 pub fn decode_path(raw_path: &str) -> Result<String, std::str::Utf8Error> {
     Ok(percent_encoding::percent_decode_str(raw_path)
@@ -499,6 +528,27 @@ mod tests {
         assert_eq!(reason(431), "Request Header Fields Too Large");
         assert_eq!(reason(412), "Precondition Failed");
         assert_eq!(reason(599), "Unknown");
+    }
+
+    #[test]
+    fn accept_quality_takes_the_most_specific_range() {
+        let browser = Some("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8");
+        assert_eq!(accept_quality(browser, "text/html"), 1.0);
+        assert_eq!(accept_quality(browser, "application/json"), 0.8);
+        assert_eq!(
+            accept_quality(Some("text/*;q=0.3, text/csv"), "text/csv"),
+            1.0
+        );
+        assert_eq!(
+            accept_quality(Some("text/*;q=0.3, text/csv"), "text/html"),
+            0.3
+        );
+        assert_eq!(accept_quality(Some("image/png"), "text/html"), 0.0);
+        assert_eq!(
+            accept_quality(Some("application/json;q=0"), "application/json"),
+            0.0
+        );
+        assert_eq!(accept_quality(None, "text/csv"), 1.0);
     }
 
     #[test]

@@ -496,3 +496,79 @@ fn the_servers_own_errors_on_files_are_the_sites_chinese_pages() {
     assert!(r.text().contains("<h1>404 页面不存在</h1>"), "{}", r.text());
     assert!(r.text().contains("没有这个页面。"), "{}", r.text());
 }
+
+#[test]
+fn pages_are_also_json_and_csv_by_accept_or_format() {
+    let site = site();
+    let html = site.get("/index.html");
+    assert_eq!(html.header("Vary"), Some("Accept, Accept-Encoding"));
+    assert!(html.text().contains("<table"));
+
+    let json = site.request("GET", "/index.html", &[("Accept", "application/json")], b"");
+    assert_eq!(json.status, 200);
+    assert_eq!(json.header("Content-Type"), Some("application/json"));
+    let value: serde_json::Value = serde_json::from_slice(&json.body).unwrap();
+    let stocks = value["stocks"].as_array().unwrap();
+    assert_eq!(stocks.len(), 94);
+    assert_eq!(stocks[0]["code"], "000007");
+    let fields: Vec<&str> = stocks[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(fields[..3], ["code", "short", "chg"], "the struct's order");
+
+    for (target, accept) in [
+        ("/index.html", "text/csv"),
+        ("/index.html?format=csv", "text/html"),
+    ] {
+        let csv = site.request("GET", target, &[("Accept", accept)], b"");
+        assert_eq!(csv.status, 200, "{target}");
+        assert_eq!(
+            csv.header("Content-Type"),
+            Some("text/csv; charset=utf-8; header=present")
+        );
+        assert_eq!(csv.header("Transfer-Encoding"), Some("chunked"), "streamed");
+        let text = csv.text();
+        let lines: Vec<&str> = text.split("\r\n").filter(|l| !l.is_empty()).collect();
+        assert!(
+            lines[0].starts_with("\u{feff}code,short,chg,"),
+            "{}",
+            lines[0]
+        );
+        assert_eq!(lines.len(), 95);
+        assert!(lines[1].starts_with("000007,"), "{}", lines[1]);
+    }
+
+    // A note that looks like a formula, with a comma and quotes, comes out defused and quoted.
+    assert_eq!(site.post_form("/add/000036.html", "").status, 303);
+    let note = "=HYPERLINK(\"http://evil\",\"点我\"), 好";
+    let form = format!(
+        "note={}",
+        percent_encoding::utf8_percent_encode(note, percent_encoding::NON_ALPHANUMERIC)
+    );
+    assert_eq!(site.post_form("/update/000036.html", &form).status, 303);
+    let csv = site
+        .request("GET", "/center.html?format=csv", &[], b"")
+        .text();
+    assert!(
+        csv.contains("\"'=HYPERLINK(\"\"http://evil\"\",\"\"点我\"\"), 好\""),
+        "{csv}"
+    );
+
+    // Nothing acceptable: 406 on the site's page.
+    let r = site.request("GET", "/center.html", &[("Accept", "image/png")], b"");
+    assert_eq!(r.status, 406);
+    assert!(r.text().contains("406"), "{}", r.text());
+    assert_eq!(
+        site.request("GET", "/index.html?format=xml", &[], b"")
+            .status,
+        406
+    );
+
+    // The cache keeps each representation apart.
+    let json_again = site.request("GET", "/index.html", &[("Accept", "application/json")], b"");
+    assert_eq!(json_again.header("Content-Type"), Some("application/json"));
+    assert!(site.get("/index.html").text().contains("<table"));
+}

@@ -4,7 +4,9 @@
 use super::database::{Db, PooledConnection};
 use super::error::Error;
 use super::form::Form;
+use super::represent::{self, Representation};
 use crate::http::{Request, Response};
+use serde::Serialize;
 
 /// What a handler gets: the request, the captured path parameters, and the framework's
 /// services (database, templates).
@@ -15,6 +17,8 @@ pub struct Ctx<'a> {
     pub params: Params,
     db: &'a Db,
     tera: &'a tera::Tera,
+    /// What the client asked for, negotiated before the call (`None`: nothing offered fits).
+    wanted: Option<Representation>,
 }
 
 impl<'a> Ctx<'a> {
@@ -25,7 +29,35 @@ impl<'a> Ctx<'a> {
             params,
             db,
             tera,
+            wanted: represent::wanted(req),
         }
+    }
+
+    /// The representation the client asked for (`?format=`, else `Accept`); `None` when it
+    /// accepts none of HTML, JSON and CSV.
+    pub fn wanted(&self) -> Option<Representation> {
+        self.wanted
+    }
+
+    /// Answers with `rows` in the representation the client asked for: `template` rendered
+    /// with the rows as `name` (HTML), `{"name": rows}` (JSON), or the rows as CSV, streamed,
+    /// with `name.csv` as the file name. Each row serializes to a map of fields. `Vary: Accept`
+    /// tells caches the answer depends on it; a client that accepts none of them gets 406.
+    pub fn rows<T>(&self, template: &str, name: &str, rows: Vec<T>) -> Result<Response, Error>
+    where
+        T: Serialize + Send + 'static,
+    {
+        let resp = match self.wanted {
+            None => return Err(represent::not_acceptable()),
+            Some(Representation::Html) => {
+                let mut context = tera::Context::new();
+                context.insert(name, &rows);
+                self.render(template, &context)?
+            }
+            Some(Representation::Json) => represent::json(name, &rows)?,
+            Some(Representation::Csv) => represent::csv(&format!("{name}.csv"), rows)?,
+        };
+        Ok(resp.with_header("Vary", "Accept"))
     }
 
     /// The captured parameter `name`. A name the route's pattern lacks is a bug in the

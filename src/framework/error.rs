@@ -20,6 +20,8 @@ pub enum Error {
     BadRequest(String),
     /// 403: not allowed from here (a cross-site form post).
     Forbidden(String),
+    /// 406: none of the page's representations is acceptable to the client.
+    NotAcceptable(String),
     /// 409: the request conflicts with the current state (already followed).
     Conflict(String),
     /// 415: the body is not a form.
@@ -42,6 +44,7 @@ impl Error {
             Error::MethodNotAllowed { .. } => 405,
             Error::BadRequest(_) => 400,
             Error::Forbidden(_) => 403,
+            Error::NotAcceptable(_) => 406,
             Error::Conflict(_) => 409,
             Error::UnsupportedMediaType(_) => 415,
             Error::Db(e) if is_busy(e) => 503,
@@ -57,6 +60,7 @@ impl Error {
             | Error::BadRequest(m)
             | Error::Forbidden(m)
             | Error::Conflict(m)
+            | Error::NotAcceptable(m)
             | Error::UnsupportedMediaType(m) => m,
             Error::MethodNotAllowed { .. } => "这个地址不接受这种请求方法。",
             Error::Db(e) if is_busy(e) => "服务器正忙，请稍后再试。",

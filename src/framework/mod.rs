@@ -8,6 +8,7 @@ mod error;
 pub mod form;
 pub mod origin;
 mod pages;
+pub mod represent;
 pub mod router;
 
 use std::path::{Path, PathBuf};
@@ -19,6 +20,7 @@ pub use form::Form;
 #[doc(hidden)]
 pub use inventory;
 pub use miniweb_macros::route;
+pub use represent::Representation;
 pub use router::{RouteDef, RouteError, Router};
 pub use tera;
 
@@ -129,7 +131,12 @@ impl Framework {
         }
         let cx = Ctx::new(req, params, &self.db, &self.tera);
         match (&self.pages, route.method) {
-            (Some(pages), "GET") => pages.get_or_render(req, &self.db, || (route.handler)(&cx)),
+            (Some(pages), "GET") => {
+                // One entry per representation of the page.
+                let form = cx.wanted().map_or("none", Representation::name);
+                let key = format!("{} {form}", req.target);
+                pages.get_or_render(req, &key, &self.db, || (route.handler)(&cx))
+            }
             (None, "GET") => (route.handler)(&cx).map(|r| pages::with_etag(req, r)),
             _ => (route.handler)(&cx),
         }

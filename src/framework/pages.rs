@@ -32,7 +32,7 @@ struct Page {
     encoded: [OnceLock<Option<Arc<[u8]>>>; 2],
 }
 
-/// Rendered pages by request target.
+/// Rendered pages by key: the request target and the representation asked for.
 pub(crate) struct PageCache {
     pages: RwLock<HashMap<String, Arc<Page>>>,
     /// Whether pages are compressed for clients that accept it.
@@ -47,11 +47,13 @@ impl PageCache {
         }
     }
 
-    /// Serves the page for `req` from the cache if the database has not changed since it was
-    /// rendered, else renders it with `render` and keeps it if it is a plain 200.
+    /// Serves the page kept under `key` (the target and the representation asked for) if the
+    /// database has not changed since it was rendered, else renders it with `render` and keeps
+    /// it if it is a plain 200 held in memory.
     pub fn get_or_render(
         &self,
         req: &Request,
+        key: &str,
         db: &Db,
         render: impl FnOnce() -> Result<Response, Error>,
     ) -> Result<Response, Error> {
@@ -62,7 +64,7 @@ impl PageCache {
             .pages
             .read()
             .unwrap_or_else(|e| e.into_inner())
-            .get(&req.target)
+            .get(key)
             .cloned();
         if let Some(page) = hit.filter(|p| p.version == version) {
             return Ok(respond(req, &page));
@@ -90,10 +92,10 @@ impl PageCache {
             encoded: Default::default(),
         });
         let mut pages = self.pages.write().unwrap_or_else(|e| e.into_inner());
-        if pages.len() >= MAX_PAGES && !pages.contains_key(&req.target) {
+        if pages.len() >= MAX_PAGES && !pages.contains_key(key) {
             pages.clear();
         }
-        pages.insert(req.target.clone(), page.clone());
+        pages.insert(key.to_string(), page.clone());
         drop(pages);
         Ok(respond(req, &page))
     }
@@ -121,7 +123,12 @@ fn respond(req: &Request, page: &Page) -> Response {
         }
     }
     if !page.offer.is_empty() {
-        resp.headers.append("Vary", "Accept-Encoding");
+        // One Vary field naming everything the answer depends on.
+        let vary = match resp.headers.get("Vary") {
+            Some(v) => format!("{v}, Accept-Encoding"),
+            None => "Accept-Encoding".to_string(),
+        };
+        resp.headers.set("Vary", vary);
     }
     if let Some((coding, _)) = coded {
         resp.headers.append("Content-Encoding", coding.token());

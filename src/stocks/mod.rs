@@ -29,22 +29,18 @@ fn home(cx: &Ctx) -> Result<Response, Error> {
     index(cx)
 }
 
-/// All stocks, each with a button to follow it.
+/// All stocks, each with a button to follow it; also as JSON and CSV (`Accept`, `?format=`).
 #[route("/index.html")]
 fn index(cx: &Ctx) -> Result<Response, Error> {
     let stocks = queries::all_stocks(&*cx.db()?)?;
-    let mut context = tera::Context::new();
-    context.insert("stocks", &stocks);
-    cx.render("index.html", &context)
+    cx.rows("index.html", "stocks", stocks)
 }
 
-/// The personal centre: followed stocks with their notes.
+/// The personal centre: followed stocks with their notes; also as JSON and CSV.
 #[route("/center.html")]
 fn center(cx: &Ctx) -> Result<Response, Error> {
     let stocks = queries::followed(&*cx.db()?)?;
-    let mut context = tera::Context::new();
-    context.insert("stocks", &stocks);
-    cx.render("center.html", &context)
+    cx.rows("center.html", "stocks", stocks)
 }
 
 /// Follows a stock, then shows the centre.

@@ -10,7 +10,7 @@ use std::path::Path;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Serialize;
 
-use crate::http::{Body, Request, Response};
+use crate::http::{accept_quality, Body, Request, Response};
 use crate::server::date::rfc3339;
 
 /// Entries shown at most; a folder with more says how many were left out.
@@ -130,31 +130,9 @@ fn read(root: &Path, dir: &Path) -> io::Result<(Vec<Entry>, usize)> {
 
 /// Whether `Accept` prefers JSON to HTML, by q-values.
 fn wants_json(accept: Option<&str>) -> bool {
-    accept.is_some_and(|a| quality(a, "application", "json") > quality(a, "text", "html"))
-}
-
-/// The q-value `accept` gives `kind/sub`: from its most specific range (`kind/sub`, then
-/// `kind/*`, then `*/*`), 0 if none names it.
-fn quality(accept: &str, kind: &str, sub: &str) -> f32 {
-    let mut best = (0u8, 0.0f32); // (specificity, q)
-    for item in accept.split(',') {
-        let mut parts = item.split(';');
-        let range = parts.next().unwrap_or("").trim();
-        let specificity = match range.split_once('/') {
-            Some((k, s)) if k.eq_ignore_ascii_case(kind) && s.eq_ignore_ascii_case(sub) => 3,
-            Some((k, "*")) if k.eq_ignore_ascii_case(kind) => 2,
-            Some(("*", "*")) => 1,
-            _ => continue,
-        };
-        let q = parts
-            .filter_map(|p| p.trim().strip_prefix("q="))
-            .find_map(|v| v.trim().parse::<f32>().ok())
-            .unwrap_or(1.0);
-        if specificity > best.0 {
-            best = (specificity, q);
-        }
-    }
-    best.1
+    accept.is_some_and(|a| {
+        accept_quality(Some(a), "application/json") > accept_quality(Some(a), "text/html")
+    })
 }
 
 /// The HTML page: the site's stylesheet if one is configured, else a few lines of its own.
