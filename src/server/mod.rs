@@ -1,7 +1,8 @@
 //! The web server: bind, accept, one thread per connection under a cap, graceful shutdown.
 //!
-//! The server knows nothing of routes, templates or SQL. It serves files under the static root
-//! itself and hands `/` and `*.html` to the [`App`] it was given.
+//! The server knows nothing of routes, templates or SQL. Files first: a path that names a file
+//! under its static roots it serves itself; every other request it hands to the [`App`] it
+//! was given.
 
 mod acceptor;
 mod access_log;
