@@ -53,6 +53,7 @@ struct RawConfig {
     cache_control: String,
     page_cache: bool,
     compression: bool,
+    server_timing: bool,
     log_level: String,
     access_log: String,
 }
@@ -86,6 +87,7 @@ impl Default for RawConfig {
             cache_control: "public, max-age=300".into(),
             page_cache: true,
             compression: true,
+            server_timing: true,
             log_level: "info".into(),
             access_log: "-".into(),
         }
@@ -253,6 +255,7 @@ impl Config {
             migrations_dir: base.join(raw.migrations_dir),
             page_cache: raw.page_cache,
             compression: raw.compression,
+            server_timing: raw.server_timing,
             builtin_templates: builtin::TEMPLATES,
             builtin_migrations: builtin::MIGRATIONS,
         };

@@ -5,7 +5,7 @@ mod common;
 
 use std::thread;
 
-use common::{run_binary, site, Site};
+use common::{run_binary, site, site_with, Site};
 
 fn count(haystack: &str, needle: &str) -> usize {
     haystack.matches(needle).count()
@@ -571,4 +571,36 @@ fn pages_are_also_json_and_csv_by_accept_or_format() {
     let json_again = site.request("GET", "/index.html", &[("Accept", "application/json")], b"");
     assert_eq!(json_again.header("Content-Type"), Some("application/json"));
     assert!(site.get("/index.html").text().contains("<table"));
+}
+
+#[test]
+fn server_timing_tells_where_the_time_went_and_the_access_log_repeats_it() {
+    let site = site();
+    let first = site.get("/center.html");
+    let timing = first
+        .header("Server-Timing")
+        .expect("Server-Timing")
+        .to_string();
+    assert!(timing.contains("db;dur="), "{timing}");
+    assert!(timing.contains("render;dur="), "{timing}");
+    assert!(timing.ends_with("cache;desc=miss"), "{timing}");
+    let again = site.get("/center.html");
+    let hit = again.header("Server-Timing").unwrap();
+    assert!(
+        hit.ends_with("cache;desc=hit") && !hit.contains("render"),
+        "{hit}"
+    );
+    assert!(site.wait_for_log("cache;desc=hit\"", std::time::Duration::from_secs(5)));
+    let out = site.stdout();
+    let line = out
+        .lines()
+        .find(|l| l.contains("cache;desc=miss"))
+        .expect("logged");
+    assert!(line.starts_with("127.0.0.1 - - ["), "{line}");
+    assert!(line.ends_with(&format!(" \"{timing}\"")), "{line}");
+    // Files are the server's: no app phases to tell.
+    assert_eq!(site.get("/hello.txt").header("Server-Timing"), None);
+
+    let quiet = site_with("server_timing = false\n");
+    assert_eq!(quiet.get("/center.html").header("Server-Timing"), None);
 }

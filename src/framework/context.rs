@@ -1,10 +1,13 @@
 //! What a handler gets: the request, the values its route captured, and the framework's
 //! services (a database connection, the templates, the form in the body).
 
-use super::database::{Db, PooledConnection};
+use std::time::Instant;
+
+use super::database::Db;
 use super::error::Error;
 use super::form::Form;
 use super::represent::{self, Representation};
+use super::timing::{TimedConnection, Timing};
 use crate::http::{Request, Response};
 use serde::Serialize;
 
@@ -19,17 +22,26 @@ pub struct Ctx<'a> {
     tera: &'a tera::Tera,
     /// What the client asked for, negotiated before the call (`None`: nothing offered fits).
     wanted: Option<Representation>,
+    /// Where the request's time goes, for `Server-Timing`.
+    timing: &'a Timing,
 }
 
 impl<'a> Ctx<'a> {
     /// The context of one call of a handler.
-    pub(crate) fn new(req: &'a Request, params: Params, db: &'a Db, tera: &'a tera::Tera) -> Self {
+    pub(crate) fn new(
+        req: &'a Request,
+        params: Params,
+        db: &'a Db,
+        tera: &'a tera::Tera,
+        timing: &'a Timing,
+    ) -> Self {
         Ctx {
             req,
             params,
             db,
             tera,
             wanted: represent::wanted(req),
+            timing,
         }
     }
 
@@ -70,16 +82,21 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    /// A database connection from the pool.
-    pub fn db(&self) -> Result<PooledConnection<'_>, Error> {
-        Ok(self.db.get()?)
+    /// A database connection from the pool; the time it is held (waiting for it included)
+    /// counts as the request's `db` time in `Server-Timing`.
+    pub fn db(&self) -> Result<TimedConnection<'_>, Error> {
+        let since = Instant::now();
+        Ok(TimedConnection::new(self.db.get()?, self.timing, since))
     }
 
     /// Renders `template` with `context` into a 200 HTML response.
     pub fn render(&self, template: &str, context: &tera::Context) -> Result<Response, Error> {
         // Pages are tens of KiB: start with room for one, rather than regrowing from nothing.
+        let started = Instant::now();
         let mut body = Vec::with_capacity(32 * 1024);
-        self.tera.render_to(template, context, &mut body)?;
+        let rendered = self.tera.render_to(template, context, &mut body);
+        self.timing.add_render(started.elapsed());
+        rendered?;
         Ok(Response::html(200, body))
     }
 

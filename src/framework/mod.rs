@@ -10,6 +10,7 @@ pub mod origin;
 mod pages;
 pub mod represent;
 pub mod router;
+mod timing;
 
 use std::path::{Path, PathBuf};
 
@@ -23,10 +24,12 @@ pub use miniweb_macros::route;
 pub use represent::Representation;
 pub use router::{RouteDef, RouteError, Router};
 pub use tera;
+pub use timing::TimedConnection;
 
 use crate::http::{App, Request, Response};
 use pages::PageCache;
 use router::RouteMatch;
+use timing::Timing;
 
 /// What the framework needs to know; the application's `main` builds it (miniweb's from
 /// `config.toml`). The framework reads no configuration file of its own.
@@ -42,6 +45,8 @@ pub struct Settings {
     pub page_cache: bool,
     /// Whether cached pages are compressed (br, gzip) for clients that accept it.
     pub compression: bool,
+    /// Whether responses carry `Server-Timing` (db, render, cache hit or miss).
+    pub server_timing: bool,
     /// Templates compiled into the binary, as (name, bytes): used when `templates_dir` does
     /// not exist.
     pub builtin_templates: &'static [(&'static str, &'static [u8])],
@@ -56,6 +61,7 @@ pub struct Framework {
     tera: tera::Tera,
     db: Db,
     pages: Option<PageCache>,
+    server_timing: bool,
 }
 
 impl Framework {
@@ -80,7 +86,8 @@ impl Framework {
             db.migrate_builtin(settings.builtin_migrations)?;
         }
         Ok(Framework::new(router, tera, db, settings.page_cache)
-            .with_compression(settings.compression))
+            .with_compression(settings.compression)
+            .with_server_timing(settings.server_timing))
     }
 
     /// A framework from its parts.
@@ -90,7 +97,14 @@ impl Framework {
             tera,
             db,
             pages: page_cache.then(|| PageCache::new(true)),
+            server_timing: true,
         }
+    }
+
+    /// This framework with `Server-Timing` on every response (the default) or not.
+    pub fn with_server_timing(mut self, on: bool) -> Framework {
+        self.server_timing = on;
+        self
     }
 
     /// This framework with the compression of cached pages on (the default) or off.
@@ -107,7 +121,7 @@ impl Framework {
         }
     }
 
-    fn handle(&self, req: &Request) -> Result<Response, Error> {
+    fn handle(&self, req: &Request, timing: &Timing) -> Result<Response, Error> {
         let (route, params) = match self.router.lookup(&req.method, req.raw_path()) {
             RouteMatch::Found(route, params) => (route, params),
             RouteMatch::NotFound => return Err(Error::NotFound("没有这个页面。".into())),
@@ -129,13 +143,13 @@ impl Framework {
                 return Err(Error::Forbidden("这个表单来自其他网站，已拒绝。".into()));
             }
         }
-        let cx = Ctx::new(req, params, &self.db, &self.tera);
+        let cx = Ctx::new(req, params, &self.db, &self.tera, timing);
         match (&self.pages, route.method) {
             (Some(pages), "GET") => {
                 // One entry per representation of the page.
                 let form = cx.wanted().map_or("none", Representation::name);
                 let key = format!("{} {form}", req.target);
-                pages.get_or_render(req, &key, &self.db, || (route.handler)(&cx))
+                pages.get_or_render(req, &key, &self.db, timing, || (route.handler)(&cx))
             }
             (None, "GET") => (route.handler)(&cx).map(|r| pages::with_etag(req, r)),
             _ => (route.handler)(&cx),
@@ -145,8 +159,15 @@ impl Framework {
 
 impl App for Framework {
     fn call(&self, req: &Request) -> Response {
-        self.handle(req)
-            .unwrap_or_else(|err| err.to_response(req, &self.tera))
+        let timing = Timing::default();
+        let mut resp = self
+            .handle(req, &timing)
+            .unwrap_or_else(|err| err.to_response(req, &self.tera));
+        let phases = timing.header();
+        if self.server_timing && !phases.is_empty() {
+            resp.headers.set("Server-Timing", phases);
+        }
+        resp
     }
 
     /// The server's own errors (a static file's 405, 412, 416) on the site's error page.

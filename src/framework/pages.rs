@@ -7,9 +7,11 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::HashMap;
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Instant;
 
 use super::database::Db;
 use super::error::Error;
+use super::timing::Timing;
 use crate::encoding::{self, negotiate, Coding, Effort};
 use crate::http::{Body, Headers, Request, Response};
 
@@ -55,11 +57,15 @@ impl PageCache {
         req: &Request,
         key: &str,
         db: &Db,
+        timing: &Timing,
         render: impl FnOnce() -> Result<Response, Error>,
     ) -> Result<Response, Error> {
         // Read the version before rendering: a write that lands during the render then makes
         // the entry look old, never a stale page look new.
-        let version = db.data_version()?;
+        let asked = Instant::now();
+        let version = db.data_version();
+        timing.add_db(asked.elapsed());
+        let version = version?;
         let hit = self
             .pages
             .read()
@@ -67,8 +73,10 @@ impl PageCache {
             .get(key)
             .cloned();
         if let Some(page) = hit.filter(|p| p.version == version) {
+            timing.cache(true);
             return Ok(respond(req, &page));
         }
+        timing.cache(false);
         let resp = render()?;
         let cacheable = resp.status == 200
             && !resp.headers.has_token("Cache-Control", "no-store")

@@ -25,6 +25,8 @@ pub(crate) struct Entry<'a> {
     pub bytes: u64,
     /// When the request began to arrive.
     pub started: Instant,
+    /// The app's `Server-Timing`, appended quoted after the seconds when there is one.
+    pub timing: Option<&'a str>,
 }
 
 /// Where the lines go, opened once.
@@ -90,7 +92,13 @@ fn line(entry: &Entry<'_>) -> String {
     line.push_str("\" \"");
     escaped(&mut line, header("User-Agent"));
     let secs = entry.started.elapsed().as_secs_f64();
-    let _ = writeln!(line, "\" {secs:.6}");
+    let _ = write!(line, "\" {secs:.6}");
+    if let Some(timing) = entry.timing.filter(|t| !t.is_empty()) {
+        line.push_str(" \"");
+        escaped(&mut line, timing);
+        line.push('"');
+    }
+    line.push('\n');
     line
 }
 

@@ -94,6 +94,7 @@ pub(crate) fn serve(
             status: resp.status,
             bytes: written.body_bytes,
             started,
+            timing: resp.headers.get("Server-Timing"),
         });
         match written.outcome {
             Ok(true) if keep_alive => {}
@@ -252,6 +253,7 @@ fn reject(
         status,
         bytes: sender.sent().saturating_sub(head_len),
         started,
+        timing: None,
     });
 }
 
