@@ -34,7 +34,8 @@ check "dotfile is 404" 404 "$(status "$base/.git/config")"
 
 # The stock pages.
 index=$(curl -fsS "$base/index.html")
-check "index lists 94 stocks" 94 "$(grep -o 'action="/add/' <<<"$index" | wc -l | tr -d ' ')"
+rows=$(( $(grep -o 'action="/add/' <<<"$index" | wc -l) + $(grep -o '>已关注</a>' <<<"$index" | wc -l) ))
+check "index lists 94 stocks, each to add or marked followed" 94 "$rows"
 grep -q '选股系统' <<<"$index" && pass "index is the stock picker" || fail "index title"
 check "/ is the index" 200 "$(status "$base/")"
 check "centre" 200 "$(status "$base/center.html")"

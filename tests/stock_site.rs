@@ -28,7 +28,8 @@ fn the_index_shows_all_94_stocks_with_exact_values() {
         assert_eq!(r.status, 200);
         assert_eq!(r.header("Content-Type"), Some("text/html; charset=utf-8"));
         let page = r.text();
-        assert_eq!(count(&page, "action=\"/add/"), 94, "{path}");
+        let rows = count(&page, "action=\"/add/") + count(&page, ">已关注</a>");
+        assert_eq!(rows, 94, "{path}");
         assert!(page.contains("选股系统"));
         for cell in [
             "000007",
@@ -603,4 +604,35 @@ fn server_timing_tells_where_the_time_went_and_the_access_log_repeats_it() {
 
     let quiet = site_with("server_timing = false\n");
     assert_eq!(quiet.get("/center.html").header("Server-Timing"), None);
+}
+
+#[test]
+fn the_home_page_marks_followed_stocks_instead_of_offering_to_add_them() {
+    let site = site();
+    let followed = followed_codes(&site);
+    let page = site.get("/index.html").text();
+    for code in &followed {
+        assert!(
+            !page.contains(&format!("action=\"/add/{code}.html\"")),
+            "{code} offered again"
+        );
+    }
+    assert!(page.contains("action=\"/add/000036.html\""));
+    assert_eq!(page.matches(">已关注</a>").count(), followed.len());
+    assert_eq!(site.post_form("/add/000036.html", "").status, 303);
+    let page = site.get("/index.html").text();
+    assert!(
+        !page.contains("action=\"/add/000036.html\""),
+        "the cached page changed"
+    );
+    assert_eq!(page.matches(">已关注</a>").count(), followed.len() + 1);
+    let json = site.request("GET", "/index.html?format=json", &[], b"");
+    let value: serde_json::Value = serde_json::from_slice(&json.body).unwrap();
+    let s36 = value["stocks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["code"] == "000036")
+        .unwrap();
+    assert_eq!(s36["followed"], true);
 }

@@ -26,12 +26,14 @@ pub struct Stock {
     pub time: String,
     /// The user's note (followed stocks only).
     pub note: String,
+    /// Whether the user follows it.
+    pub followed: bool,
 }
 
 const COLUMNS: &str =
     "info.code, info.short, info.chg, info.turnover, info.price, info.highs, info.time";
 
-fn stock(row: &Row<'_>, note: String) -> rusqlite::Result<Stock> {
+fn stock(row: &Row<'_>, note: String, followed: bool) -> rusqlite::Result<Stock> {
     let chg: f64 = row.get(2)?;
     Ok(Stock {
         code: row.get(0)?,
@@ -49,6 +51,7 @@ fn stock(row: &Row<'_>, note: String) -> rusqlite::Result<Stock> {
         highs: two_decimals(row.get(5)?, ""),
         time: row.get(6)?,
         note,
+        followed,
     })
 }
 
@@ -67,10 +70,13 @@ pub fn stock_count(conn: &Connection) -> Result<i64, Error> {
     Ok(conn.query_row("SELECT count(*) FROM info", [], |row| row.get(0))?)
 }
 
-/// Every stock, in list order.
+/// Every stock, in list order, each saying whether it is followed.
 pub fn all_stocks(conn: &Connection) -> Result<Vec<Stock>, Error> {
-    let mut stmt = conn.prepare_cached(&format!("SELECT {COLUMNS} FROM info ORDER BY info.id"))?;
-    let rows = stmt.query_map([], |r| stock(r, String::new()))?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS}, focus.id IS NOT NULL FROM info \
+         LEFT JOIN focus ON focus.info_id = info.id ORDER BY info.id"
+    ))?;
+    let rows = stmt.query_map([], |r| stock(r, String::new(), r.get(7)?))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -80,7 +86,7 @@ pub fn followed(conn: &Connection) -> Result<Vec<Stock>, Error> {
         "SELECT {COLUMNS}, focus.note_info FROM focus JOIN info ON info.id = focus.info_id \
          ORDER BY focus.id"
     ))?;
-    let rows = stmt.query_map([], |r| stock(r, r.get(7)?))?;
+    let rows = stmt.query_map([], |r| stock(r, r.get(7)?, true))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -90,7 +96,7 @@ pub fn followed_one(conn: &Connection, code: &str) -> Result<Stock, Error> {
         "SELECT {COLUMNS}, focus.note_info FROM focus JOIN info ON info.id = focus.info_id \
          WHERE info.code = ?1"
     ))?;
-    stmt.query_row([code], |r| stock(r, r.get(7)?))
+    stmt.query_row([code], |r| stock(r, r.get(7)?, true))
         .optional()?
         .ok_or_else(|| not_followed(code))
 }
