@@ -13,6 +13,7 @@ pub mod router;
 mod timing;
 
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, OnceLock};
 
 pub use context::{Ctx, Params};
 pub use database::{Db, DbError, PooledConnection};
@@ -26,7 +27,10 @@ pub use router::{RouteDef, RouteError, Router};
 pub use tera;
 pub use timing::TimedConnection;
 
-use crate::http::{App, Request, Response};
+use crate::http::{App, Body, Request, Response};
+
+/// What the 404 of a path no route matches says.
+const NO_ROUTE: &str = "没有这个页面。";
 use pages::PageCache;
 use router::RouteMatch;
 use timing::Timing;
@@ -62,6 +66,9 @@ pub struct Framework {
     db: Db,
     pages: Option<PageCache>,
     server_timing: bool,
+    /// The page for a path no route matches, rendered once: with files first, every missing
+    /// file is such a path, so it is as hot as a static 404 in a plain file server.
+    no_route: OnceLock<Arc<[u8]>>,
 }
 
 impl Framework {
@@ -98,6 +105,7 @@ impl Framework {
             db,
             pages: page_cache.then(|| PageCache::new(true)),
             server_timing: true,
+            no_route: OnceLock::new(),
         }
     }
 
@@ -121,10 +129,21 @@ impl Framework {
         }
     }
 
+    /// The 404 for a path no route matches: `error.html` rendered the first time, then shared.
+    fn no_route_page(&self) -> Response {
+        let body = self.no_route.get_or_init(|| {
+            let page = error::page(&self.tera, 404, NO_ROUTE);
+            Arc::from(page.body.as_bytes().unwrap_or_default())
+        });
+        Response::new(404)
+            .with_header("Content-Type", "text/html; charset=utf-8")
+            .with_body(Body::Shared(body.clone()))
+    }
+
     fn handle(&self, req: &Request, timing: &Timing) -> Result<Response, Error> {
         let (route, params) = match self.router.lookup(&req.method, req.raw_path()) {
             RouteMatch::Found(route, params) => (route, params),
-            RouteMatch::NotFound => return Err(Error::NotFound("没有这个页面。".into())),
+            RouteMatch::NotFound => return Ok(self.no_route_page()),
             RouteMatch::MethodNotAllowed(allow) if req.method == "OPTIONS" => {
                 return Ok(Response::new(204).with_header("Allow", allow.join(", ")));
             }
