@@ -38,6 +38,16 @@ fn it_runs_from_an_empty_folder() {
     assert_eq!(site.get("/img/logo.svg").status, 200);
     assert_eq!(site.get("/healthz").text(), "ok\n");
     assert_eq!(site.get("/css/missing.css").status, 404);
+    // The built-in files pass the same gate as files on disk.
+    for hostile in [
+        "/css%2Fsite.css",
+        "/css/../css/site.css",
+        "/css/%2e%2e/css/site.css",
+        "/css%5csite.css",
+    ] {
+        assert_eq!(site.get(hostile).status, 404, "{hostile}");
+    }
+    assert_eq!(site.get("//css//site.css").status, 200);
     assert!(site.dir.path().join("stock.db").exists());
     let log = site.log();
     assert!(log.contains("using the built-in templates"), "{log}");

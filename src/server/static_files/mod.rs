@@ -29,8 +29,6 @@ use encoded::Form;
 use range::{parse_range, ByteRange};
 
 use super::settings::ServerConfig;
-use percent_encoding::percent_decode_str;
-
 use crate::encoding::negotiate;
 use crate::http::{etag_list_matches, Body, Request, Response};
 
@@ -42,7 +40,7 @@ const ALLOW: &str = "GET, HEAD, OPTIONS";
 pub(crate) struct StaticFiles {
     /// Folders searched in order, each with what is known of its files.
     roots: Vec<Root>,
-    /// The built-in files by path (`/css/site.css`), when the static folder does not exist.
+    /// The built-in files by path (`css/site.css`), when the static folder does not exist.
     builtin: HashMap<String, Arc<CachedFile>>,
     /// `Cache-Control` of every file.
     cache_control: String,
@@ -91,7 +89,7 @@ impl StaticFiles {
             {
                 for (name, bytes) in config.builtin_static {
                     let file = CachedFile::builtin(name, bytes);
-                    builtin.insert(format!("/{name}"), Arc::new(file));
+                    builtin.insert(name.to_string(), Arc::new(file));
                 }
             }
             Err(e) => return Err(e),
@@ -136,19 +134,18 @@ impl StaticFiles {
         self.builtin_lookup(raw_path)
     }
 
-    /// A built-in file by request path: decoded, `/` naming `index.html`, no dot segments.
+    /// A built-in file by request path, through the same gate as files on disk; a path
+    /// ending in `/` names `index.html`.
     fn builtin_lookup(&self, raw_path: &str) -> Cached {
-        let Ok(decoded) = percent_decode_str(raw_path).decode_utf8() else {
+        let Some((mut key, slash)) = path::clean(raw_path) else {
             return Cached::Missing;
         };
-        if decoded.split('/').any(|s| s.starts_with('.')) {
-            return Cached::Missing;
+        if slash {
+            if !key.is_empty() {
+                key.push('/');
+            }
+            key.push_str("index.html");
         }
-        let key = if decoded.ends_with('/') {
-            format!("{decoded}index.html")
-        } else {
-            decoded.into_owned()
-        };
         match self.builtin.get(&key) {
             Some(file) => Cached::File(file.clone()),
             None => Cached::Missing,

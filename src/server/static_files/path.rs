@@ -17,15 +17,12 @@ pub(crate) enum Resolved {
     Listing(PathBuf),
 }
 
-/// Resolves a raw (still percent-encoded) request path under `root`, which must already be
-/// canonical. `None` for anything hostile or missing, so that the answer is a plain 404 and
-/// never says whether a file outside the root exists.
-///
-/// Refused: encoded `/` or `\`, invalid UTF-8, NUL, `\`, any segment starting with `.` (which
-/// covers `.`, `..` and dotfiles), and any path that after following symlinks leaves `root`.
-/// A path ending in `/` names that directory's `index.html`, or, with `listings`, the
-/// directory itself when it has none.
-pub(crate) fn resolve(root: &Path, raw_path: &str, listings: bool) -> Option<Resolved> {
+/// A raw (still percent-encoded) request path made safe to look up: decoded, its non-empty
+/// segments joined by `/` without a leading one, and whether it ended in `/`. `None` for
+/// anything hostile: no leading `/`, encoded `/` or `\`, invalid UTF-8, NUL, `\`, or a
+/// segment starting with `.` (which covers `.`, `..` and dotfiles). The one gate of every
+/// static lookup, on disk and among the built-in files.
+pub(crate) fn clean(raw_path: &str) -> Option<(String, bool)> {
     if !raw_path.starts_with('/') {
         return None;
     }
@@ -37,14 +34,27 @@ pub(crate) fn resolve(root: &Path, raw_path: &str, listings: bool) -> Option<Res
     if decoded.contains(['\0', '\\']) {
         return None;
     }
-    let mut candidate = root.to_path_buf();
+    let mut relative = String::with_capacity(decoded.len());
     for segment in decoded.split('/').filter(|s| !s.is_empty()) {
         if segment.starts_with('.') {
             return None;
         }
-        candidate.push(segment);
+        if !relative.is_empty() {
+            relative.push('/');
+        }
+        relative.push_str(segment);
     }
-    let slash = decoded.ends_with('/');
+    Some((relative, decoded.ends_with('/')))
+}
+
+/// Resolves a raw request path under `root`, which must already be canonical. `None` for
+/// anything hostile (see [`clean`]) or missing, so that the answer is a plain 404 and never
+/// says whether a file outside the root exists; also for any path that after following
+/// symlinks leaves `root`. A path ending in `/` names that directory's `index.html`, or,
+/// with `listings`, the directory itself when it has none.
+pub(crate) fn resolve(root: &Path, raw_path: &str, listings: bool) -> Option<Resolved> {
+    let (relative, slash) = clean(raw_path)?;
+    let mut candidate = root.join(relative);
     // With a `/` and no index, the folder itself: then only a folder will do.
     let mut folder_only = false;
     if slash {
@@ -204,6 +214,25 @@ mod tests {
             files > 0 && escapes_tried > 0,
             "{files} files, {escapes_tried} escapes"
         );
+    }
+
+    #[test]
+    fn clean_paths_are_relative_and_say_whether_they_named_a_folder() {
+        let cases = [
+            ("/", Some(("", true))),
+            ("/a.txt", Some(("a.txt", false))),
+            ("//css///site.css", Some(("css/site.css", false))),
+            ("/%E4%B8%AD/", Some(("中", true))),
+            ("/css%2fsite.css", None),
+            ("/css/../x", None),
+            ("/.env", None),
+            ("/a%00", None),
+            ("a.txt", None),
+        ];
+        for (raw, want) in cases {
+            let got = clean(raw);
+            assert_eq!(got.as_ref().map(|(r, s)| (r.as_str(), *s)), want, "{raw:?}");
+        }
     }
 
     #[test]
