@@ -22,7 +22,9 @@ fn site_with(extra: &str) -> Site {
     common::fill_static(&root);
     std::fs::write(root.join("app.js"), script()).unwrap();
     std::fs::write(root.join("pic.png"), vec![7u8; 4096]).unwrap();
-    Site::start_in(dir, extra).unwrap()
+    // The static files' debug lines say each time a file is compressed.
+    let log = [("RUST_LOG", "info,miniweb::server::static_files=debug")];
+    Site::start_with(dir, extra, &[], &log).unwrap()
 }
 
 fn get(site: &Site, path: &str, headers: &[(&str, &str)]) -> Resp {
@@ -98,10 +100,15 @@ fn files_are_sent_in_the_coding_the_client_prefers() {
         assert_eq!(r.header("Content-Encoding"), None, "{refuse}");
         assert_eq!(r.text(), script(), "{refuse}");
     }
-    // The same bytes every time: made once, not per request.
-    let again = get(&site, "/app.js", &[("Accept-Encoding", "br")]);
-    assert_eq!(again.body, br.body);
-    assert_eq!(again.header("ETag"), Some(br_etag.as_str()));
+    // Made once, not per request: the same bytes, and one compression of each coding.
+    for _ in 0..3 {
+        let again = get(&site, "/app.js", &[("Accept-Encoding", "br")]);
+        assert_eq!(again.body, br.body);
+        assert_eq!(again.header("ETag"), Some(br_etag.as_str()));
+    }
+    let log = site.log();
+    assert_eq!(log.matches("app.js: br ").count(), 1, "{log}");
+    assert_eq!(log.matches("app.js: gzip ").count(), 1, "{log}");
 }
 
 #[test]

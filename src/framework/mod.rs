@@ -182,9 +182,11 @@ impl App for Framework {
         let mut resp = self
             .handle(req, &timing)
             .unwrap_or_else(|err| err.to_response(req, &self.tera));
-        let phases = timing.header();
-        if self.server_timing && !phases.is_empty() {
-            resp.headers.set("Server-Timing", phases);
+        if self.server_timing {
+            let phases = timing.header();
+            if !phases.is_empty() {
+                resp.headers.set("Server-Timing", phases);
+            }
         }
         resp
     }

@@ -114,7 +114,8 @@ impl Codings {
         }
     }
 
-    /// Codings for a built-in file: made from its bytes, no siblings.
+    /// Codings for a built-in file: made from its bytes, no siblings (and never probed for
+    /// any: a built-in file never changes, so its entry is never revalidated).
     pub fn builtin(len: u64, content_type: &str) -> Codings {
         let makeable = encoding::compressible(content_type) && len >= encoding::MIN_SIZE;
         Codings {
@@ -122,7 +123,7 @@ impl Codings {
             made: Default::default(),
             offer_all: if makeable { ALL.to_vec() } else { Vec::new() },
             offer_siblings: Vec::new(),
-            probed: AtomicU64::new(u64::MAX),
+            probed: AtomicU64::new(now_secs()),
             changed: AtomicBool::new(false),
         }
     }
@@ -168,7 +169,7 @@ impl Codings {
         }
         let last = self.probed.load(Ordering::Relaxed);
         let now = now_secs();
-        if last == u64::MAX || now < last.saturating_add(PROBE_EVERY_SECS) {
+        if now < last + PROBE_EVERY_SECS {
             return true;
         }
         self.probed.store(now, Ordering::Relaxed);
@@ -227,6 +228,13 @@ fn siblings_of(path: &Path, root: &Path, mtime_ns: i128) -> Vec<Sibling> {
 
 /// Compresses the file once; `None` when it is not worth keeping.
 fn make(coding: Coding, etag: &str, body: Option<&[u8]>, path: &Path, len: u64) -> Option<Made> {
+    if MADE_BYTES.load(Ordering::Relaxed) >= MAX_MADE_BYTES {
+        log::debug!(
+            "{}: compressed forms over budget, sent as is",
+            path.display()
+        );
+        return None;
+    }
     let read;
     let bytes = match body {
         Some(b) => b,
@@ -242,13 +250,6 @@ fn make(coding: Coding, etag: &str, body: Option<&[u8]>, path: &Path, len: u64) 
             &read
         }
     };
-    if MADE_BYTES.load(Ordering::Relaxed) >= MAX_MADE_BYTES {
-        log::debug!(
-            "{}: compressed forms over budget, sent as is",
-            path.display()
-        );
-        return None;
-    }
     let started = Instant::now();
     let out = match encoding::compress(coding, bytes, Effort::Best) {
         Ok(out) => out,
