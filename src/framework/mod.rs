@@ -28,12 +28,12 @@ pub use tera;
 pub use timing::TimedConnection;
 
 use crate::http::{App, Body, Request, Response};
-
-/// What the 404 of a path no route matches says.
-const NO_ROUTE: &str = "没有这个页面。";
 use pages::PageCache;
 use router::RouteMatch;
 use timing::Timing;
+
+/// What the 404 of a path no route matches says.
+const NO_ROUTE: &str = "没有这个页面。";
 
 /// What the framework needs to know; the application's `main` builds it (miniweb's from
 /// `config.toml`). The framework reads no configuration file of its own.

@@ -23,16 +23,21 @@ const MAX_PAGES: usize = 256;
 struct Page {
     version: i64,
     etag: String,
-    /// The handler's headers (`Content-Type` and any others), replayed on every hit.
+    /// The handler's headers (`Content-Type` and any others) as every hit replays them: its
+    /// `ETag` left out (the cache owns the validator), `Accept-Encoding` added to its `Vary`
+    /// when the page may be compressed. Built once, when the page is kept.
     headers: Headers,
     body: Arc<[u8]>,
     /// The codings this page may be sent in (none if its type or size is not worth it, or
     /// compression is off).
     offer: &'static [Coding],
-    /// Its compressed forms by `Coding::index`, made on first use; `None` inside when not
-    /// smaller.
-    encoded: [OnceLock<Option<Arc<[u8]>>>; 2],
+    /// Its compressed forms by `Coding::index`, each with its ETag, made on first use;
+    /// `None` inside when not smaller.
+    encoded: [OnceLock<Option<Coded>>; 2],
 }
+
+/// A compressed form of a page and its ETag.
+type Coded = (Arc<[u8]>, String);
 
 /// Rendered pages by key: the request target and the representation asked for.
 pub(crate) struct PageCache {
@@ -94,7 +99,7 @@ impl PageCache {
         let page = Arc::new(Page {
             version,
             etag: etag_of(bytes),
-            headers: resp.headers.clone(),
+            headers: replayed(&resp.headers, worth),
             body: Arc::from(bytes.as_slice()),
             offer: if worth { &encoding::ALL } else { &[] },
             encoded: Default::default(),
@@ -112,36 +117,49 @@ impl PageCache {
 /// A cached page as a response, in the coding the client prefers: 304 when the client's copy
 /// of that form is current.
 fn respond(req: &Request, page: &Page) -> Response {
-    let coded = negotiate(req.header("Accept-Encoding"), page.offer).and_then(|coding| {
-        let form = page.encoded[coding.index()].get_or_init(|| {
-            let out = encoding::compress(coding, &page.body, Effort::Fast).ok()?;
-            (out.len() < page.body.len()).then(|| Arc::from(out))
-        });
-        form.clone().map(|bytes| (coding, bytes))
+    let coding = negotiate(req.header("Accept-Encoding"), page.offer);
+    let coded = coding.and_then(|coding| {
+        page.encoded[coding.index()]
+            .get_or_init(|| {
+                let out = encoding::compress(coding, &page.body, Effort::Fast).ok()?;
+                (out.len() < page.body.len()).then(|| (Arc::from(out), coding.etag(&page.etag)))
+            })
+            .as_ref()
+            .map(|form| (coding, form))
     });
-    let (etag, body) = match &coded {
-        Some((coding, bytes)) => (coding.etag(&page.etag), bytes.clone()),
-        None => (page.etag.clone(), page.body.clone()),
+    let mut resp = Response::new(200);
+    resp.headers = page.headers.clone();
+    let etag = match coded {
+        Some((coding, (bytes, etag))) => {
+            resp.headers.append("Content-Encoding", coding.token());
+            resp.body = Body::Shared(bytes.clone());
+            etag.clone()
+        }
+        None => {
+            resp.body = Body::Shared(page.body.clone());
+            page.etag.clone()
+        }
     };
-    let mut resp = Response::new(200).with_body(Body::Shared(body));
-    for (name, value) in page.headers.iter() {
-        // The cache owns the validator.
-        if !name.eq_ignore_ascii_case("ETag") {
-            resp.headers.append(name, value);
+    validated(req, etag, resp)
+}
+
+/// The handler's headers as a cached page replays them (see `Page::headers`).
+fn replayed(handler: &Headers, compressible: bool) -> Headers {
+    let mut headers = Headers::new();
+    for (name, value) in handler.iter() {
+        if !name.eq_ignore_ascii_case("ETag") && !name.eq_ignore_ascii_case("Vary") {
+            headers.append(name, value);
         }
     }
-    if !page.offer.is_empty() {
-        // One Vary field naming everything the answer depends on.
-        let vary = match resp.headers.get("Vary") {
-            Some(v) => format!("{v}, Accept-Encoding"),
-            None => "Accept-Encoding".to_string(),
-        };
-        resp.headers.set("Vary", vary);
+    // One Vary field naming everything the answer depends on.
+    let mut vary: Vec<&str> = handler.get_all("Vary").collect();
+    if compressible {
+        vary.push("Accept-Encoding");
     }
-    if let Some((coding, _)) = coded {
-        resp.headers.append("Content-Encoding", coding.token());
+    if !vary.is_empty() {
+        headers.append("Vary", vary.join(", "));
     }
-    validated(req, etag, resp)
+    headers
 }
 
 /// Adds an ETag to an uncached 200 page and answers 304 when the client already has it.
