@@ -637,3 +637,59 @@ fn the_home_page_marks_followed_stocks_instead_of_offering_to_add_them() {
         .unwrap();
     assert_eq!(s36["followed"], true);
 }
+
+/// The SVG of the page's `<figure class="chart…">`, up to its `</svg>`.
+fn chart(page: &str) -> &str {
+    let start = page.find("<figure class=\"chart").expect("no chart");
+    let end = start + page[start..].find("</figure>").expect("chart not closed");
+    &page[start..end]
+}
+
+#[test]
+fn the_home_page_charts_the_days_changes_with_a_text_alternative() {
+    let site = site();
+    let page = site.get("/index.html").text();
+    let svg = chart(&page);
+    assert!(
+        page.find("<figure class=\"chart") < page.find("<table"),
+        "chart above the table"
+    );
+    assert!(svg.contains("role=\"img\"") && svg.contains("<title"));
+    // The seed: 4 stocks at the limit up, 1 at the limit down, 93 up and 1 down in all.
+    assert_eq!(count(svg, "<rect "), 9, "one bar per band");
+    assert!(
+        svg.contains(">4</text>\n    <text class=\"band\" x=\"408\" y=\"190\">涨停</text>"),
+        "{svg}"
+    );
+    assert!(svg.contains("涨停 4 家"), "the description names each band");
+    assert!(svg.contains("上涨 93 家，下跌 1 家，平盘 0 家。"));
+    assert_eq!(count(svg, "<rect class=\"up\""), 4);
+    assert_eq!(count(svg, "<rect class=\"down\""), 4);
+    // The data's representations carry the rows only.
+    let json = site
+        .request("GET", "/index.html", &[("Accept", "application/json")], b"")
+        .text();
+    assert!(!json.contains("bands") && !json.contains("\"change\""));
+}
+
+#[test]
+fn the_centre_charts_each_followed_stock_red_up_green_down() {
+    let site = site();
+    let page = site.get("/center.html").text();
+    let svg = chart(&page);
+    assert_eq!(count(svg, "<rect "), 5, "one bar per followed stock");
+    assert_eq!(count(svg, "<rect class=\"down\""), 1, "{svg}");
+    assert!(svg.contains("万福生科 跌 10.00%"));
+    assert!(svg.contains("全新好 涨 10.01%"));
+    // Following one more adds its bar.
+    assert_eq!(site.post_form("/add/000036.html", "").status, 303);
+    let page = site.get("/center.html").text();
+    assert_eq!(count(chart(&page), "<rect class=\"up\""), 5);
+    assert!(chart(&page).contains("华联控股 涨 10.04%"));
+    // With nothing followed there is no chart, only the way to the list.
+    for code in followed_codes(&site) {
+        assert_eq!(site.post_form(&format!("/del/{code}.html"), "").status, 303);
+    }
+    let page = site.get("/center.html").text();
+    assert!(!page.contains("<svg") && page.contains("还没有关注任何股票"));
+}

@@ -59,11 +59,27 @@ impl<'a> Ctx<'a> {
     where
         T: Serialize + Send + 'static,
     {
+        self.rows_with(template, name, rows, |_, _| {})
+    }
+
+    /// [`Ctx::rows`], with more for the HTML page alone: `extra` adds to the template's
+    /// context what it draws from the rows (a chart, a total); the JSON and CSV are the rows.
+    pub fn rows_with<T>(
+        &self,
+        template: &str,
+        name: &str,
+        rows: Vec<T>,
+        extra: impl FnOnce(&[T], &mut tera::Context),
+    ) -> Result<Response, Error>
+    where
+        T: Serialize + Send + 'static,
+    {
         let resp = match self.wanted {
             None => return Err(represent::not_acceptable()),
             Some(Representation::Html) => {
                 let mut context = tera::Context::new();
                 context.insert(name, &rows);
+                extra(&rows, &mut context);
                 self.render(template, &context)?
             }
             Some(Representation::Json) => represent::json(name, &rows)?,

@@ -1,5 +1,6 @@
 //! The stock picker (选股系统): every page of the site, each handler declared with its path.
 
+mod chart;
 pub mod queries;
 
 use crate::framework::{route, tera, Ctx, Error};
@@ -29,18 +30,22 @@ fn home(cx: &Ctx) -> Result<Response, Error> {
     index(cx)
 }
 
-/// All stocks, each with a button to follow it; also as JSON and CSV (`Accept`, `?format=`).
+/// All stocks, each with a button to follow it, under the day's distribution of changes; also as JSON and CSV (`Accept`, `?format=`).
 #[route("/index.html")]
 fn index(cx: &Ctx) -> Result<Response, Error> {
     let stocks = queries::all_stocks(&*cx.db()?)?;
-    cx.rows("index.html", "stocks", stocks)
+    cx.rows_with("index.html", "stocks", stocks, |stocks, page| {
+        page.insert("chart", &chart::distribution(stocks));
+    })
 }
 
-/// The personal centre: followed stocks with their notes; also as JSON and CSV.
+/// The personal centre: followed stocks with their notes, under a bar chart of their changes; also as JSON and CSV.
 #[route("/center.html")]
 fn center(cx: &Ctx) -> Result<Response, Error> {
     let stocks = queries::followed(&*cx.db()?)?;
-    cx.rows("center.html", "stocks", stocks)
+    cx.rows_with("center.html", "stocks", stocks, |stocks, page| {
+        page.insert("chart", &chart::bars(stocks));
+    })
 }
 
 /// Follows a stock, then shows the centre.

@@ -14,6 +14,9 @@ pub struct Stock {
     pub short: String,
     /// Change, as `10.01%` or `-3.20%`.
     pub chg: String,
+    /// The change as a number, for the charts; the JSON and CSV carry `chg`.
+    #[serde(skip)]
+    pub change: f64,
     /// `up`, `down` or `flat`, for styling the change.
     pub trend: &'static str,
     /// Turnover rate, as `4.40%`.
@@ -39,6 +42,7 @@ fn stock(row: &Row<'_>, note: String, followed: bool) -> rusqlite::Result<Stock>
         code: row.get(0)?,
         short: row.get(1)?,
         chg: two_decimals(chg, "%"),
+        change: chg,
         trend: if chg > 0.0 {
             "up"
         } else if chg < 0.0 {
