@@ -693,3 +693,66 @@ fn the_centre_charts_each_followed_stock_red_up_green_down() {
     let page = site.get("/center.html").text();
     assert!(!page.contains("<svg") && page.contains("还没有关注任何股票"));
 }
+
+/// A form post as a browser sends it from `page` of this site.
+fn browser_post(site: &Site, path: &str, form: &str, page: &str) -> common::Resp {
+    let referer = format!("http://test{page}");
+    site.request(
+        "POST",
+        path,
+        &[
+            ("Content-Type", "application/x-www-form-urlencoded"),
+            ("Sec-Fetch-Site", "same-origin"),
+            ("Sec-Fetch-Mode", "navigate"),
+            ("Referer", &referer),
+        ],
+        form.as_bytes(),
+    )
+}
+
+#[test]
+fn a_failed_action_sends_the_browser_back_with_a_message_shown_once() {
+    let site = site();
+    // Warm the page cache, so that the message must not come from it or go into it.
+    let plain = site.get("/index.html").text();
+    let r = browser_post(&site, "/add/000007.html", "", "/index.html");
+    assert_eq!(r.status, 303, "{}", r.text());
+    assert_eq!(r.header("Location"), Some("/index.html"));
+    let cookie = r
+        .header("Set-Cookie")
+        .expect("no message cookie")
+        .to_string();
+    let pair = cookie.split(';').next().unwrap().to_string();
+
+    let shown = site.request("GET", "/index.html", &[("Cookie", &pair)], b"");
+    assert_eq!(shown.status, 200);
+    let page = shown.text();
+    assert!(
+        page.contains("<p class=\"flash\" role=\"status\">股票 000007 已经关注过了。</p>"),
+        "{page}"
+    );
+    assert_eq!(shown.header("Cache-Control"), Some("no-store"));
+    let cleared = shown.header("Set-Cookie").unwrap();
+    assert!(cleared.starts_with("miniweb_flash=;") && cleared.contains("Max-Age=0"));
+    assert!(shown.header("ETag").is_none());
+
+    // Shown once: the next view, and everyone else's, is the plain page.
+    let after = site.get("/index.html");
+    assert_eq!(after.text(), plain);
+    assert!(after.header("Set-Cookie").is_none());
+
+    // A note too long for the form goes back to the form, which says why.
+    let long = format!("note={}", "长".repeat(201));
+    let r = browser_post(&site, "/update/000007.html", &long, "/update/000007.html");
+    assert_eq!(r.status, 303);
+    assert_eq!(r.header("Location"), Some("/update/000007.html"));
+    // Without a Referer it goes home; curl still gets the status.
+    let r = site.request(
+        "POST",
+        "/del/999999.html",
+        &[("Sec-Fetch-Mode", "navigate")],
+        b"",
+    );
+    assert_eq!((r.status, r.header("Location")), (303, Some("/")));
+    assert_eq!(site.post_form("/add/000007.html", "").status, 409);
+}

@@ -5,6 +5,7 @@ use std::time::Instant;
 
 use super::database::Db;
 use super::error::Error;
+use super::flash;
 use super::form::Form;
 use super::represent::{self, Representation};
 use super::timing::{TimedConnection, Timing};
@@ -24,6 +25,8 @@ pub struct Ctx<'a> {
     wanted: Option<Representation>,
     /// Where the request's time goes, for `Server-Timing`.
     timing: &'a Timing,
+    /// A message left by a failed action for this page to show once (see `flash`).
+    flash: Option<String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -42,6 +45,7 @@ impl<'a> Ctx<'a> {
             tera,
             wanted: represent::wanted(req),
             timing,
+            flash: flash::read(req),
         }
     }
 
@@ -105,15 +109,33 @@ impl<'a> Ctx<'a> {
         Ok(TimedConnection::new(self.db.get()?, self.timing, since))
     }
 
-    /// Renders `template` with `context` into a 200 HTML response.
+    /// The one-time message a failed action left for this page, if any; [`Ctx::render`]
+    /// gives it to the template as `flash` and clears it.
+    pub fn flash(&self) -> Option<&str> {
+        self.flash.as_deref()
+    }
+
+    /// Renders `template` with `context` into a 200 HTML response; with `flash` added when a
+    /// one-time message waits (the response then clears it and is not cached).
     pub fn render(&self, template: &str, context: &tera::Context) -> Result<Response, Error> {
         // Pages are tens of KiB: start with room for one, rather than regrowing from nothing.
         let started = Instant::now();
         let mut body = Vec::with_capacity(32 * 1024);
-        let rendered = self.tera.render_to(template, context, &mut body);
+        let rendered = match &self.flash {
+            None => self.tera.render_to(template, context, &mut body),
+            Some(message) => {
+                let mut context = context.clone();
+                context.insert("flash", message);
+                self.tera.render_to(template, &context, &mut body)
+            }
+        };
         self.timing.add_render(started.elapsed());
         rendered?;
-        Ok(Response::html(200, body))
+        let resp = Response::html(200, body);
+        Ok(match self.flash {
+            None => resp,
+            Some(_) => flash::shown(resp),
+        })
     }
 
     /// The request body as a urlencoded form; another content type is a 415.

@@ -5,6 +5,7 @@
 mod context;
 pub mod database;
 mod error;
+mod flash;
 pub mod form;
 pub mod origin;
 mod pages;
@@ -164,6 +165,8 @@ impl Framework {
         }
         let cx = Ctx::new(req, params, &self.db, &self.tera, timing);
         match (&self.pages, route.method) {
+            // A page showing a one-time message is this browser's alone: never kept, never 304.
+            (_, "GET") if cx.flash().is_some() => (route.handler)(&cx),
             (Some(pages), "GET") => {
                 // One entry per representation of the page.
                 let form = cx.wanted().map_or("none", Representation::name);
@@ -179,9 +182,9 @@ impl Framework {
 impl App for Framework {
     fn call(&self, req: &Request) -> Response {
         let timing = Timing::default();
-        let mut resp = self
-            .handle(req, &timing)
-            .unwrap_or_else(|err| err.to_response(req, &self.tera));
+        let mut resp = self.handle(req, &timing).unwrap_or_else(|err| {
+            flash::way_back(req, &err).unwrap_or_else(|| err.to_response(req, &self.tera))
+        });
         if self.server_timing {
             let phases = timing.header();
             if !phases.is_empty() {
