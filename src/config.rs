@@ -54,6 +54,7 @@ struct RawConfig {
     page_cache: bool,
     compression: bool,
     server_timing: bool,
+    dev: bool,
     log_level: String,
     access_log: String,
 }
@@ -88,6 +89,7 @@ impl Default for RawConfig {
             page_cache: true,
             compression: true,
             server_timing: true,
+            dev: false,
             log_level: "info".into(),
             access_log: "-".into(),
         }
@@ -256,6 +258,7 @@ impl Config {
             page_cache: raw.page_cache,
             compression: raw.compression,
             server_timing: raw.server_timing,
+            dev: raw.dev,
             builtin_templates: builtin::TEMPLATES,
             builtin_migrations: builtin::MIGRATIONS,
         };

@@ -9,7 +9,7 @@ use miniweb::framework::{Framework, Router};
 use miniweb::server::{BindError, Server, ServerConfig};
 
 const USAGE: &str = "\
-usage: miniweb [PORT] [-d DIR] [--autoindex] [--bind ADDR] [--config FILE] [--routes] [--version] [--help]
+usage: miniweb [PORT] [-d DIR] [--autoindex] [--dev] [--bind ADDR] [--config FILE] [--routes] [--version] [--help]
 
   PORT           TCP port to listen on (0-65535; 0 picks a free one); default from the config
   -d, --directory DIR
@@ -17,6 +17,9 @@ usage: miniweb [PORT] [-d DIR] [--autoindex] [--bind ADDR] [--config FILE] [--ro
                  -d DIR); a path that names no file there still reaches the site's pages
   --autoindex    list folders that have no index.html (HTML, or JSON for
                  Accept: application/json)
+  --dev          dev mode, for working on the site (never in production): templates
+                 reloaded when they change, no page cache, error pages that show the cause
+                 and a 404 that lists the routes and why each did not match
   --bind ADDR    address to listen on: localhost (both loopbacks), an IP such as 0.0.0.0, or a
                  host name; default from the config
   --config FILE  settings file; default ./config.toml if present, else built-in defaults
@@ -39,6 +42,7 @@ struct Args {
     bind: Option<String>,
     directory: Option<PathBuf>,
     autoindex: bool,
+    dev: bool,
     version: bool,
     config: Option<PathBuf>,
     routes: bool,
@@ -53,6 +57,7 @@ fn parse_args(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
             "-h" | "--help" => out.help = true,
             "--routes" => out.routes = true,
             "--autoindex" => out.autoindex = true,
+            "--dev" => out.dev = true,
             "-V" | "--version" => out.version = true,
             "--bind" => out.bind = Some(it.next().ok_or("--bind needs an address")?),
             "-d" | "--directory" => {
@@ -142,6 +147,9 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     if args.autoindex {
         config.server.autoindex = true;
     }
+    if args.dev {
+        config.framework.dev = true;
+    }
     if let Some(dir) = args.directory {
         // Relative to where the command runs, as for `python3 -m http.server -d DIR`.
         config.server.document_root = Some(std::env::current_dir()?.join(dir));
@@ -166,6 +174,12 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     }
     for warning in &shadowed {
         log::warn!("{warning}");
+    }
+    if config.framework.dev {
+        log::warn!(
+            "dev mode: templates reloaded when they change, no page cache, error pages show \
+             their cause and list the routes; never use it in production"
+        );
     }
     let addrs = config.listen_addrs()?;
     // Everything that can fail on a file fails here, before the socket is bound.

@@ -72,15 +72,19 @@ impl Error {
 
     /// The one conversion of an error into a response: `error.html` with the status and the
     /// public message, or a fixed page if that fails. Causes go to the log only: 5xx at error
-    /// level, 4xx at debug.
-    pub(crate) fn to_response(&self, req: &Request, tera: &tera::Tera) -> Response {
+    /// level, 4xx at debug; in dev mode (`dev`) the page shows the cause as well.
+    pub(crate) fn to_response(&self, req: &Request, tera: &tera::Tera, dev: bool) -> Response {
         let status = self.status();
         if status >= 500 {
             log::error!("{} {}: {self}", req.method, req.target);
         } else {
             log::debug!("{} {}: {self}", req.method, req.target);
         }
-        let mut resp = page(tera, status, self.public_message());
+        let mut resp = page_with(tera, status, self.public_message(), |page| {
+            if dev {
+                page.insert("cause", &self.to_string());
+            }
+        });
         if let Error::MethodNotAllowed { allow } = self {
             resp.headers.append("Allow", allow.join(", "));
         }
@@ -93,10 +97,21 @@ impl Error {
 
 /// `error.html` filled with the status, its title and `message`; a fixed page if that fails.
 pub(crate) fn page(tera: &tera::Tera, status: u16, message: &str) -> Response {
+    page_with(tera, status, message, |_| {})
+}
+
+/// [`page`], with what `extra` adds to the template's context (dev mode's `cause`, `routes`).
+pub(crate) fn page_with(
+    tera: &tera::Tera,
+    status: u16,
+    message: &str,
+    extra: impl FnOnce(&mut tera::Context),
+) -> Response {
     let mut context = tera::Context::new();
     context.insert("status", &status);
     context.insert("reason", title(status));
     context.insert("message", message);
+    extra(&mut context);
     match tera.render("error.html", &context) {
         Ok(body) => Response::html(status, body),
         Err(e) => {

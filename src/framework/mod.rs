@@ -11,6 +11,7 @@ pub mod origin;
 mod pages;
 pub mod represent;
 pub mod router;
+mod templates;
 mod timing;
 
 use std::path::{Path, PathBuf};
@@ -31,6 +32,7 @@ pub use timing::TimedConnection;
 use crate::http::{App, Body, Request, Response};
 use pages::PageCache;
 use router::RouteMatch;
+use templates::Templates;
 use timing::Timing;
 
 /// What the 404 of a path no route matches says.
@@ -58,15 +60,21 @@ pub struct Settings {
     /// Migrations compiled into the binary, as (file name, SQL): used when `migrations_dir`
     /// does not exist.
     pub builtin_migrations: &'static [(&'static str, &'static [u8])],
+    /// Dev mode: templates reloaded when their files change, no page cache, and error pages
+    /// that show the cause (a 404 lists the routes and why none matched). Never in production:
+    /// it shows the site's insides to anyone.
+    pub dev: bool,
 }
 
 /// The framework as an [`App`].
 pub struct Framework {
     router: Router,
-    tera: tera::Tera,
+    templates: Templates,
     db: Db,
     pages: Option<PageCache>,
     server_timing: bool,
+    /// Dev mode (see [`Settings::dev`]).
+    dev: bool,
     /// The page for a path no route matches, rendered once: with files first, every missing
     /// file is such a path, so it is as hot as a static 404 in a plain file server.
     no_route: OnceLock<Arc<[u8]>>,
@@ -93,21 +101,40 @@ impl Framework {
             log::info!("{} not found: using the built-in migrations", dir.display());
             db.migrate_builtin(settings.builtin_migrations)?;
         }
-        Ok(Framework::new(router, tera, db, settings.page_cache)
+        let framework = Framework::new(router, tera, db, settings.page_cache)
             .with_compression(settings.compression)
-            .with_server_timing(settings.server_timing))
+            .with_server_timing(settings.server_timing);
+        Ok(if settings.dev {
+            framework.in_dev_mode(dir_if_exists(&settings.templates_dir))
+        } else {
+            framework
+        })
     }
 
     /// A framework from its parts.
     pub fn new(router: Router, tera: tera::Tera, db: Db, page_cache: bool) -> Framework {
         Framework {
             router,
-            tera,
+            templates: Templates::Fixed(tera),
             db,
             pages: page_cache.then(|| PageCache::new(true)),
             server_timing: true,
+            dev: false,
             no_route: OnceLock::new(),
         }
+    }
+
+    /// This framework in dev mode: the page cache off, causes shown on error pages, a 404 that
+    /// explains the routes, and the templates reloaded from `templates_dir` (when given) as
+    /// soon as a file there changes.
+    pub fn in_dev_mode(mut self, templates_dir: Option<&Path>) -> Framework {
+        self.dev = true;
+        self.pages = None;
+        self.templates = match (templates_dir, self.templates) {
+            (Some(dir), Templates::Fixed(tera)) => Templates::watched(dir, tera),
+            (_, same) => same,
+        };
+        self
     }
 
     /// This framework with `Server-Timing` on every response (the default) or not.
@@ -130,10 +157,17 @@ impl Framework {
         }
     }
 
-    /// The 404 for a path no route matches: `error.html` rendered the first time, then shared.
-    fn no_route_page(&self) -> Response {
+    /// The 404 for a path no route matches: `error.html` rendered the first time, then shared;
+    /// in dev mode rendered every time, with every route and why it did not match.
+    fn no_route_page(&self, req: &Request, tera: &tera::Tera) -> Response {
+        if self.dev {
+            let routes = self.router.explain(&req.method, req.raw_path());
+            return error::page_with(tera, 404, NO_ROUTE, |page| {
+                page.insert("routes", &routes);
+            });
+        }
         let body = self.no_route.get_or_init(|| {
-            let page = error::page(&self.tera, 404, NO_ROUTE);
+            let page = error::page(tera, 404, NO_ROUTE);
             Arc::from(page.body.as_bytes().unwrap_or_default())
         });
         Response::new(404)
@@ -141,12 +175,23 @@ impl Framework {
             .with_body(Body::Shared(body.clone()))
     }
 
-    fn handle(&self, req: &Request, timing: &Timing) -> Result<Response, Error> {
+    fn handle(&self, req: &Request, tera: &tera::Tera, timing: &Timing) -> Result<Response, Error> {
         let (route, params) = match self.router.lookup(&req.method, req.raw_path()) {
             RouteMatch::Found(route, params) => (route, params),
-            RouteMatch::NotFound => return Ok(self.no_route_page()),
+            RouteMatch::NotFound => return Ok(self.no_route_page(req, tera)),
             RouteMatch::MethodNotAllowed(allow) if req.method == "OPTIONS" => {
                 return Ok(Response::new(204).with_header("Allow", allow.join(", ")));
+            }
+            RouteMatch::MethodNotAllowed(allow) if self.dev => {
+                let routes = self.router.explain(&req.method, req.raw_path());
+                let allowed = allow.join(", ");
+                let message = Error::MethodNotAllowed { allow }
+                    .public_message()
+                    .to_string();
+                let page = error::page_with(tera, 405, &message, |page| {
+                    page.insert("routes", &routes);
+                });
+                return Ok(page.with_header("Allow", allowed));
             }
             RouteMatch::MethodNotAllowed(allow) => return Err(Error::MethodNotAllowed { allow }),
         };
@@ -163,7 +208,7 @@ impl Framework {
                 return Err(Error::Forbidden("这个表单来自其他网站，已拒绝。".into()));
             }
         }
-        let cx = Ctx::new(req, params, &self.db, &self.tera, timing);
+        let cx = Ctx::new(req, params, &self.db, tera, timing);
         match (&self.pages, route.method) {
             // A page showing a one-time message is this browser's alone: never kept, never 304.
             (_, "GET") if cx.flash().is_some() => (route.handler)(&cx),
@@ -182,8 +227,14 @@ impl Framework {
 impl App for Framework {
     fn call(&self, req: &Request) -> Response {
         let timing = Timing::default();
-        let mut resp = self.handle(req, &timing).unwrap_or_else(|err| {
-            flash::way_back(req, &err).unwrap_or_else(|| err.to_response(req, &self.tera))
+        let (tera, broken) = self.templates.current();
+        let handled = match broken {
+            // Dev mode, and a template file was saved half-written: say so on every page.
+            Some(why) => Err(Error::Internal(why)),
+            None => self.handle(req, &tera, &timing),
+        };
+        let mut resp = handled.unwrap_or_else(|err| {
+            flash::way_back(req, &err).unwrap_or_else(|| err.to_response(req, &tera, self.dev))
         });
         if self.server_timing {
             let phases = timing.header();
@@ -196,8 +247,14 @@ impl App for Framework {
 
     /// The server's own errors (a static file's 405, 412, 416) on the site's error page.
     fn error_page(&self, _req: &Request, status: u16) -> Response {
-        error::page(&self.tera, status, error::server_message(status))
+        let (tera, _) = self.templates.current();
+        error::page(&tera, status, error::server_message(status))
     }
+}
+
+/// `dir`, if it is there: dev mode reloads templates from a folder, not from the binary.
+fn dir_if_exists(dir: &Path) -> Option<&Path> {
+    dir.is_dir().then_some(dir)
 }
 
 /// Loads every `*.html` under `dir`, compiled once; autoescaping is on for them.

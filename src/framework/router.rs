@@ -106,16 +106,24 @@ impl Pattern {
     /// Matches a raw (percent-encoded) path; each segment is decoded before comparing, and a
     /// capture holds its decoded text. `None` if the path does not match.
     fn matches(&self, raw_path: &str) -> Option<Params> {
-        let rest = raw_path.strip_prefix('/')?;
+        self.try_match(raw_path).ok()
+    }
+
+    /// [`Pattern::matches`], saying where a path that does not match parted from the pattern.
+    /// Allocates nothing on a miss: the lookup of every request tries several patterns.
+    fn try_match(&self, raw_path: &str) -> Result<Params, Miss> {
+        let rest = raw_path.strip_prefix('/').ok_or(Miss::NoSlash)?;
         let mut parts = rest.split('/');
         let mut params = Params::default();
-        for seg in &self.segments {
-            let part = parts.next()?;
-            let decoded = percent_decode_str(part).decode_utf8().ok()?;
+        for (at, seg) in self.segments.iter().enumerate() {
+            let part = parts.next().ok_or(Miss::TooShort { at })?;
+            let decoded = percent_decode_str(part)
+                .decode_utf8()
+                .map_err(|_| Miss::NotUtf8 { at })?;
             match seg {
                 Segment::Literal(l) => {
                     if *decoded != **l {
-                        return None;
+                        return Err(Miss::Literal { at });
                     }
                 }
                 Segment::Capture {
@@ -123,20 +131,138 @@ impl Pattern {
                     name,
                     suffix,
                 } => {
-                    let value = decoded.strip_prefix(prefix.as_str())?;
-                    let value = value.strip_suffix(suffix.as_str())?;
+                    let value = decoded
+                        .strip_prefix(prefix.as_str())
+                        .ok_or(Miss::Prefix { at })?;
+                    let value = value
+                        .strip_suffix(suffix.as_str())
+                        .ok_or(Miss::Suffix { at })?;
                     if value.is_empty() {
-                        return None;
+                        return Err(Miss::Empty { at });
                     }
                     params.push(name, value.to_string());
                 }
             }
         }
         if parts.next().is_some() {
-            return None;
+            return Err(Miss::TooLong);
         }
-        Some(params)
+        Ok(params)
     }
+
+    /// Why `raw_path` does not match, in words, and how close it came: the segments it
+    /// matched, then how few edits the first differing segment is from the pattern's.
+    fn explain(&self, raw_path: &str, miss: Miss) -> (String, (usize, usize)) {
+        let parts: Vec<&str> = raw_path.trim_start_matches('/').split('/').collect();
+        let shown = |at: usize| {
+            let part = parts.get(at).copied().unwrap_or_default();
+            percent_decode_str(part).decode_utf8_lossy().into_owned()
+        };
+        let wanted = |at: usize| match &self.segments[at] {
+            Segment::Literal(l) => l.clone(),
+            Segment::Capture {
+                prefix,
+                name,
+                suffix,
+            } => format!("{prefix}{{{name}}}{suffix}"),
+        };
+        let n = self.segments.len();
+        match miss {
+            Miss::NoSlash => ("路径不以 / 开头".into(), (0, usize::MAX)),
+            Miss::TooShort { at } => (
+                format!("路径只有 {at} 段，模式要 {n} 段"),
+                (at, wanted(at).chars().count()),
+            ),
+            Miss::TooLong => (
+                format!("路径多于模式的 {n} 段：多出“/{}”", parts[n..].join("/")),
+                (n, parts[n..].iter().map(|p| p.len() + 1).sum()),
+            ),
+            Miss::NotUtf8 { at } => (
+                format!("第 {} 段解码后不是 UTF-8", at + 1),
+                (at, usize::MAX),
+            ),
+            Miss::Literal { .. } if n == 1 && wanted(0).is_empty() => {
+                ("只匹配根路径 /".into(), (0, shown(0).chars().count()))
+            }
+            Miss::Literal { at } => (
+                format!("第 {} 段是“{}”，模式要“{}”", at + 1, shown(at), wanted(at)),
+                (at, edit_distance(&shown(at), &wanted(at))),
+            ),
+            Miss::Prefix { at } | Miss::Suffix { at } | Miss::Empty { at } => {
+                let Segment::Capture {
+                    prefix,
+                    name,
+                    suffix,
+                } = &self.segments[at]
+                else {
+                    return (String::new(), (at, usize::MAX));
+                };
+                let why = match miss {
+                    Miss::Prefix { .. } => {
+                        format!("第 {} 段“{}”不以“{prefix}”开头", at + 1, shown(at))
+                    }
+                    Miss::Suffix { .. } => {
+                        format!("第 {} 段“{}”不以“{suffix}”结尾", at + 1, shown(at))
+                    }
+                    _ => format!("参数 {{{name}}} 是空的"),
+                };
+                let fixed = format!("{prefix}{suffix}");
+                (
+                    why,
+                    (
+                        at,
+                        edit_distance(&shown(at), &fixed).min(fixed.chars().count()),
+                    ),
+                )
+            }
+        }
+    }
+}
+
+/// Where a path parted from a pattern; `at` counts segments from 0.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Miss {
+    NoSlash,
+    TooShort { at: usize },
+    TooLong,
+    NotUtf8 { at: usize },
+    Literal { at: usize },
+    Prefix { at: usize },
+    Suffix { at: usize },
+    Empty { at: usize },
+}
+
+/// The Levenshtein distance between two short texts, by characters; texts are cut at 64
+/// characters, which is plenty to rank path segments and bounds the work.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().take(64).collect();
+    let b: Vec<char> = b.chars().take(64).collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.iter().enumerate() {
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let above = row[j + 1];
+            row[j + 1] = (above + 1)
+                .min(row[j] + 1)
+                .min(diagonal + usize::from(ca != cb));
+            diagonal = above;
+        }
+    }
+    row[b.len()]
+}
+
+/// Why one route did not answer a request, for the 404 page of dev mode.
+#[derive(Debug, serde::Serialize)]
+pub struct Unmatched {
+    /// The route's method.
+    pub method: &'static str,
+    /// Its pattern as written.
+    pub pattern: &'static str,
+    /// Its handler's name.
+    pub handler: &'static str,
+    /// Why not, in words.
+    pub why: String,
 }
 
 /// A route in the frozen table.
@@ -257,6 +383,38 @@ impl Router {
         RouteMatch::MethodNotAllowed(allow)
     }
 
+    /// Why no route answers `method` on `raw_path`: every route with the reason, the closest
+    /// first (the path matched, only the method differs; then the most segments matched;
+    /// then the fewest edits away).
+    pub fn explain(&self, method: &str, raw_path: &str) -> Vec<Unmatched> {
+        let mut all: Vec<((usize, usize, usize), Unmatched)> = self
+            .routes
+            .iter()
+            .map(|route| {
+                let (why, rank) = match route.parsed.try_match(raw_path) {
+                    Ok(_) if route.method == method => ("匹配".to_string(), (0, 0, 0)),
+                    Ok(_) => (
+                        format!("路径相符，但它只接受 {}，请求是 {method}", route.method),
+                        (1, 0, 0),
+                    ),
+                    Err(miss) => {
+                        let (why, (matched, edits)) = route.parsed.explain(raw_path, miss);
+                        (why, (2, usize::MAX - matched, edits))
+                    }
+                };
+                let unmatched = Unmatched {
+                    method: route.method,
+                    pattern: route.pattern,
+                    handler: route.name,
+                    why,
+                };
+                (rank, unmatched)
+            })
+            .collect();
+        all.sort_by_key(|(rank, _)| *rank);
+        all.into_iter().map(|(_, u)| u).collect()
+    }
+
     /// Every route, in the table's order.
     pub fn routes(&self) -> &[Route] {
         &self.routes
@@ -323,6 +481,50 @@ mod tests {
         let root = Pattern::parse("/").unwrap();
         assert!(root.matches("/").is_some());
         assert!(root.matches("/index.html").is_none());
+    }
+
+    #[test]
+    fn a_miss_is_explained_and_the_closest_route_comes_first() {
+        let defs = [
+            def("GET", "/index.html", "index"),
+            def("GET", "/center.html", "center"),
+            def("POST", "/add/{code}.html", "add"),
+            def("GET", "/update/{code}.html", "edit"),
+        ];
+        let router = Router::new(&defs).unwrap();
+        let why = |method, path| {
+            router
+                .explain(method, path)
+                .into_iter()
+                .map(|u| (u.handler, u.why))
+                .collect::<Vec<_>>()
+        };
+        let typo = why("GET", "/index.htm");
+        assert_eq!(typo[0].0, "index", "{typo:?}");
+        assert_eq!(typo[0].1, "第 1 段是“index.htm”，模式要“index.html”");
+        let get_add = why("GET", "/add/000007.html");
+        assert_eq!(get_add[0].0, "add");
+        assert_eq!(get_add[0].1, "路径相符，但它只接受 POST，请求是 GET");
+        let suffix = why("POST", "/add/000007.htm");
+        assert_eq!(suffix[0].1, "第 2 段“000007.htm”不以“.html”结尾");
+        let empty = why("POST", "/add/.html");
+        assert_eq!(empty[0].1, "参数 {code} 是空的");
+        let short = why("GET", "/update");
+        assert_eq!(short[0], ("edit", "路径只有 1 段，模式要 2 段".to_string()));
+        let long = why("GET", "/center.html/x");
+        assert_eq!(
+            long[0],
+            ("center", "路径多于模式的 1 段：多出“/x”".to_string())
+        );
+        assert_eq!(why("GET", "/center.html")[0].1, "匹配");
+    }
+
+    #[test]
+    fn edit_distance_counts_characters() {
+        assert_eq!(edit_distance("index.htm", "index.html"), 1);
+        assert_eq!(edit_distance("中心", "中间"), 1);
+        assert_eq!(edit_distance("", "abc"), 3);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
     #[test]

@@ -1,0 +1,150 @@
+//! The templates as the framework holds them: compiled once for good, or, in dev mode, looked
+//! at again on every request and compiled anew when a file under the folder has changed, so
+//! that an edit shows on the next reload of the page.
+
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, RwLock};
+
+/// The templates of a running framework.
+pub(crate) enum Templates {
+    /// Compiled at start-up, never reloaded.
+    Fixed(tera::Tera),
+    /// Compiled again when the files in `dir` change (dev mode).
+    Watched(Watched),
+}
+
+/// Templates that follow their folder.
+pub(crate) struct Watched {
+    dir: PathBuf,
+    state: RwLock<State>,
+}
+
+struct State {
+    tera: Arc<tera::Tera>,
+    /// What the folder looked like when `tera` was compiled.
+    stamp: u64,
+    /// Why the folder's current files do not compile, if they do not: the last good
+    /// templates stay in use meanwhile, and every page says so.
+    broken: Option<String>,
+}
+
+/// The templates one request uses, held for the whole request even if a reload happens.
+pub(crate) enum Current<'a> {
+    Fixed(&'a tera::Tera),
+    Watched(Arc<tera::Tera>),
+}
+
+impl Deref for Current<'_> {
+    type Target = tera::Tera;
+
+    fn deref(&self) -> &tera::Tera {
+        match self {
+            Current::Fixed(t) => t,
+            Current::Watched(t) => t,
+        }
+    }
+}
+
+impl Templates {
+    /// `tera`, reloaded from `dir` whenever its files change.
+    pub fn watched(dir: &Path, tera: tera::Tera) -> Templates {
+        Templates::Watched(Watched {
+            dir: dir.to_path_buf(),
+            state: RwLock::new(State {
+                tera: Arc::new(tera),
+                stamp: stamp(dir),
+                broken: None,
+            }),
+        })
+    }
+
+    /// The templates to use now, and why the files on disk do not compile if they do not.
+    pub fn current(&self) -> (Current<'_>, Option<String>) {
+        let watched = match self {
+            Templates::Fixed(tera) => return (Current::Fixed(tera), None),
+            Templates::Watched(w) => w,
+        };
+        let now = stamp(&watched.dir);
+        {
+            let state = watched.state.read().unwrap_or_else(|e| e.into_inner());
+            if state.stamp == now {
+                return (Current::Watched(state.tera.clone()), state.broken.clone());
+            }
+        }
+        let mut state = watched.state.write().unwrap_or_else(|e| e.into_inner());
+        if state.stamp != now {
+            state.stamp = now;
+            match super::load_templates(&watched.dir) {
+                Ok(tera) => {
+                    log::info!("templates in {} changed: reloaded", watched.dir.display());
+                    state.tera = Arc::new(tera);
+                    state.broken = None;
+                }
+                Err(e) => {
+                    log::error!("{e}");
+                    state.broken = Some(e);
+                }
+            }
+        }
+        (Current::Watched(state.tera.clone()), state.broken.clone())
+    }
+}
+
+/// A fingerprint of the folder: every file's path, size and modification time, so that an
+/// edit, a new file, a removed file or a rename each change it.
+fn stamp(dir: &Path) -> u64 {
+    let mut files = Vec::new();
+    collect(dir, &mut files);
+    files.sort();
+    let mut hasher = DefaultHasher::new();
+    files.hash(&mut hasher);
+    hasher.finish()
+}
+
+fn collect(dir: &Path, files: &mut Vec<(PathBuf, u64, Option<std::time::SystemTime>)>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(meta) = entry.metadata() else { continue };
+        if meta.is_dir() {
+            collect(&path, files);
+        } else {
+            files.push((path, meta.len(), meta.modified().ok()));
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn render(t: &Templates) -> (String, Option<String>) {
+        let (tera, broken) = t.current();
+        let page = tera.render("a.html", &tera::Context::new()).unwrap();
+        (page, broken)
+    }
+
+    #[test]
+    fn an_edit_is_seen_on_the_next_request_and_a_broken_one_keeps_the_last_good() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a.html"), "one").unwrap();
+        let t = Templates::watched(
+            dir.path(),
+            super::super::load_templates(dir.path()).unwrap(),
+        );
+        assert_eq!(render(&t), ("one".into(), None));
+        std::fs::write(dir.path().join("a.html"), "two!").unwrap();
+        assert_eq!(render(&t), ("two!".into(), None));
+        std::fs::write(dir.path().join("a.html"), "{% if %}").unwrap();
+        let (page, broken) = render(&t);
+        assert_eq!(page, "two!");
+        assert!(broken.unwrap().contains("a.html"));
+        std::fs::write(dir.path().join("a.html"), "three").unwrap();
+        assert_eq!(render(&t), ("three".into(), None));
+    }
+}
