@@ -131,7 +131,7 @@ fn dev_mode_404_lists_the_routes_closest_first_and_errors_show_their_cause() {
     // A handler's error shows its cause under the public message.
     let unknown = site.get("/update/999999.html").text();
     assert!(unknown.contains("<h2>原因（开发模式）</h2>"));
-    assert!(unknown.contains("<pre>404 没有关注代码为 999999 的股票。</pre>"));
+    assert!(unknown.contains("<pre>404 股票 999999 还没有关注。</pre>"));
     // The database gone: the page says what SQLite said.
     let db = site.dir.path().join("stock.db");
     let conn = rusqlite::Connection::open(&db).unwrap();

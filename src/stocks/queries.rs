@@ -118,7 +118,7 @@ pub fn follow(conn: &mut Connection, code: &str) -> Result<(), Error> {
 /// Unfollows `code`: 404 if unknown, 409 if not followed.
 pub fn unfollow(conn: &mut Connection, code: &str) -> Result<(), Error> {
     change_focus(conn, code, "DELETE FROM focus WHERE info_id = ?1", || {
-        Error::Conflict(format!("股票 {code} 没有关注。"))
+        Error::Conflict(format!("股票 {code} 还没有关注。"))
     })
 }
 
@@ -162,7 +162,7 @@ fn stock_id(conn: &Connection, code: &str) -> Result<i64, Error> {
 }
 
 fn not_followed(code: &str) -> Error {
-    Error::NotFound(format!("没有关注代码为 {code} 的股票。"))
+    Error::NotFound(format!("股票 {code} 还没有关注。"))
 }
 
 #[cfg(test)]
