@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::builtin;
 use crate::framework::Settings;
+use crate::server::forwarded::TrustedProxies;
 use crate::server::{AccessLog, ServerConfig, MAX_HEADERS_CEILING};
 
 /// The file looked for in the current folder when `--config` is not given.
@@ -38,6 +39,8 @@ struct RawConfig {
     migrations_dir: PathBuf,
     max_connections: i64,
     max_connections_per_ip: i64,
+    trusted_proxies: String,
+    public_origin: String,
     listen_backlog: i64,
     header_timeout_secs: i64,
     idle_timeout_secs: i64,
@@ -73,6 +76,8 @@ impl Default for RawConfig {
             migrations_dir: "migrations".into(),
             max_connections: 1024,
             max_connections_per_ip: 0,
+            trusted_proxies: String::new(),
+            public_origin: String::new(),
             listen_backlog: 1024,
             header_timeout_secs: 10,
             idle_timeout_secs: 60,
@@ -205,7 +210,21 @@ impl Config {
                 from.of("cache_control")
             )));
         }
+        let trusted_proxies = TrustedProxies::parse(&raw.trusted_proxies).map_err(|e| {
+            ConfigError(format!(
+                "{}: trusted_proxies: {e}",
+                from.of("trusted_proxies")
+            ))
+        })?;
+        let public_origin = match raw.public_origin.trim().trim_end_matches('/') {
+            "" => None,
+            origin => Some(check_origin(origin).map_err(|e| {
+                ConfigError(format!("{}: public_origin {e}", from.of("public_origin")))
+            })?),
+        };
         let server = ServerConfig {
+            trusted_proxies,
+            public_origin,
             static_dir: base.join(raw.static_dir),
             document_root: (!raw.document_root.as_os_str().is_empty())
                 .then(|| base.join(&raw.document_root)),
@@ -317,6 +336,22 @@ impl Sources {
             self.file.clone()
         }
     }
+}
+
+/// `origin` if it is a web origin, `http://` or `https://` then a host and perhaps a port,
+/// with nothing after (as a browser's `Origin` header says it); lower-cased.
+fn check_origin(origin: &str) -> Result<String, String> {
+    let rest = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .ok_or_else(|| format!("must start with http:// or https://, got {origin:?}"))?;
+    let ok = |c: char| c.is_ascii_alphanumeric() || "-.:[]".contains(c);
+    if rest.is_empty() || !rest.chars().all(ok) {
+        return Err(format!(
+            "must be a scheme and a host, with a port if any and no path, got {origin:?}"
+        ));
+    }
+    Ok(origin.to_ascii_lowercase())
 }
 
 /// `port` -> `MINIWEB_PORT`.

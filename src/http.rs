@@ -3,7 +3,7 @@
 
 use std::fmt;
 use std::fs::File;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, OnceLock};
 
 /// The protocol version of a request; miniweb speaks HTTP/1.0 and HTTP/1.1 only.
@@ -107,8 +107,15 @@ pub struct Request {
     pub headers: Headers,
     /// The body, complete; empty when the request had none.
     pub body: Vec<u8>,
-    /// The client's address, when known.
+    /// The address of the connection's other end, when known: the client, or a proxy.
     pub peer: Option<SocketAddr>,
+    /// The client's address: the peer, or, when the peer is a trusted proxy, the address it
+    /// forwarded (`Forwarded`, `X-Forwarded-For`).
+    pub client: Option<IpAddr>,
+    /// The site's origin as the client addressed it (`https://stocks.example`), when the
+    /// server knows it better than `http://` and `Host` do: `public_origin` from the config,
+    /// or the scheme and host a trusted proxy forwarded.
+    pub origin: Option<String>,
 }
 
 impl Request {
@@ -127,6 +134,8 @@ impl Request {
             headers: Headers::new(),
             body: Vec::new(),
             peer: None,
+            client: None,
+            origin: None,
         }
     }
 

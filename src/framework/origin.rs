@@ -19,12 +19,17 @@ pub struct CrossSite {
     pub site: String,
 }
 
-/// Checks that `req` comes from this site; this server speaks plain HTTP, so this site's
-/// origin is `http://` and the `Host` the request was sent to.
+/// Checks that `req` comes from this site. This site's origin is the one the server worked out
+/// (`req.origin`: `public_origin`, or what a trusted proxy forwarded), else `http://` and the
+/// `Host` the request was sent to.
 pub fn check_same_origin(req: &Request) -> Result<(), CrossSite> {
-    let site = || {
-        let host = req.header("Host").unwrap_or_default().trim();
-        Origin::parse(&format!("http://{host}"))
+    let site = || match &req.origin {
+        // Behind a trusted proxy, or fixed by `public_origin`: what the browser addressed.
+        Some(origin) => Origin::parse(origin),
+        None => {
+            let host = req.header("Host").unwrap_or_default().trim();
+            Origin::parse(&format!("http://{host}"))
+        }
     };
     if let Some(fetch_site) = req.header("Sec-Fetch-Site") {
         let value = fetch_site.trim().to_ascii_lowercase();

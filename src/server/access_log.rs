@@ -6,7 +6,7 @@
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write as _};
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::path::Path;
 use std::time::Instant;
 
@@ -16,7 +16,8 @@ use crate::http::{Headers, Version};
 
 /// What the access log records of one exchange.
 pub(crate) struct Entry<'a> {
-    pub peer: SocketAddr,
+    /// The client's address (behind a trusted proxy, the one it forwarded).
+    pub client: IpAddr,
     /// Method, target and version, when the request line could be parsed.
     pub request: Option<(&'a str, &'a str, Version)>,
     pub headers: Option<&'a Headers>,
@@ -74,7 +75,7 @@ fn open_append(path: &Path) -> io::Result<File> {
 /// The line for `entry`, with its newline.
 fn line(entry: &Entry<'_>) -> String {
     let mut line = String::with_capacity(200);
-    let _ = write!(line, "{} - - [", entry.peer.ip());
+    let _ = write!(line, "{} - - [", entry.client);
     date::with_now(|d| line.push_str(&date::clf(d)));
     line.push_str("] \"");
     match entry.request {

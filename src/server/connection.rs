@@ -3,20 +3,22 @@
 //! Every phase runs against its deadline (see `request.rs`, `body.rs` and `sender.rs`).
 
 use std::io::Read;
-use std::net::{Shutdown, SocketAddr, TcpStream};
+use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
 use super::access_log::{AccessLogger, Entry};
 use super::activity::{Activity, Phase};
+use super::forwarded;
 use super::head::{self, Framing, Head, ReadError};
 use super::request::RequestReader;
 use super::response::{write_head, write_response};
 use super::sender::Sender;
+use super::settings::ServerConfig;
 use super::shared::Shared;
 use super::static_files::Cached;
-use crate::http::{reason, split_target, App, Request, Response, Version};
+use crate::http::{reason, split_target, App, Headers, Request, Response, Version};
 
 /// Most bytes a lingering close reads and drops before it gives up on a client.
 const LINGER_MAX_BYTES: usize = 1 << 20;
@@ -60,7 +62,7 @@ pub(crate) fn serve(
                 return;
             }
         };
-        let req = match read_request(&mut reader, &mut sender, head, peer) {
+        let req = match read_request(&mut reader, &mut sender, head, peer, config) {
             Ok(req) => req,
             Err((head, ReadError::Reject(status, why))) => {
                 reject(
@@ -79,7 +81,15 @@ pub(crate) fn serve(
         };
 
         activity.enter(Phase::Working);
-        let mut resp = dispatch(&req, shared, app);
+        // Behind a trusted proxy the per-address limit counts the forwarded client's requests.
+        let slot = shared.enter_forwarded(&req);
+        let mut resp = match slot {
+            Err(client) => {
+                log::warn!("{client} (via {peer}): per-address limit reached, answering 429");
+                Response::error_page(429).with_header("Retry-After", "1")
+            }
+            Ok(_) => dispatch(&req, shared, app),
+        };
         // An HTTP/1.0 client cannot read chunked framing: a stream ends with the close.
         let close_delimited = req.version == Version::Http10 && resp.body.len().is_none();
         let keep_alive = wants_keep_alive(&req)
@@ -87,8 +97,9 @@ pub(crate) fn serve(
             && !shared.shutting_down.load(Ordering::SeqCst)
             && !resp.headers.has_token("Connection", "close");
         let written = write_response(&mut sender, &req, &mut resp, keep_alive, &mut out);
+        drop(slot);
         shared.access_log.log(&Entry {
-            peer,
+            client: req.client.unwrap_or(peer.ip()),
             request: Some((&req.method, &req.target, req.version)),
             headers: Some(&req.headers),
             status: resp.status,
@@ -121,6 +132,7 @@ fn read_request(
     sender: &mut Sender<'_>,
     mut head: Head,
     peer: SocketAddr,
+    config: &ServerConfig,
 ) -> Result<Request, (Head, ReadError)> {
     let checked = head::check(&mut head).and_then(|target| {
         let framing = head::framing(&head)?;
@@ -132,6 +144,7 @@ fn read_request(
         Err(e) => return Err((head, e)),
     };
     let query = split_target(&target.target).1.to_string();
+    let (client, origin) = behind_proxies(peer, &head.headers, config);
     Ok(Request {
         method: head.method,
         target: target.target,
@@ -141,7 +154,33 @@ fn read_request(
         headers: head.headers,
         body,
         peer: Some(peer),
+        client: Some(client),
+        origin,
     })
+}
+
+/// The client's address and the site's public origin, as far as the server knows them: the
+/// peer and nothing, unless the peer is a trusted proxy that forwarded them, or the config
+/// fixes the origin (`public_origin`).
+fn behind_proxies(
+    peer: SocketAddr,
+    headers: &Headers,
+    config: &ServerConfig,
+) -> (IpAddr, Option<String>) {
+    if config.trusted_proxies.is_empty() {
+        return (peer.ip(), config.public_origin.clone());
+    }
+    let seen = forwarded::resolve(peer.ip(), headers, &config.trusted_proxies);
+    let origin = config.public_origin.clone().or_else(|| {
+        let host = seen.host.as_deref().or_else(|| headers.get("Host"))?.trim();
+        let scheme = seen
+            .proto
+            .as_deref()
+            .filter(|p| matches!(*p, "http" | "https"));
+        (seen.host.is_some() || scheme.is_some())
+            .then(|| format!("{}://{host}", scheme.unwrap_or("http")))
+    });
+    (seen.client, origin)
 }
 
 /// Answers `Expect: 100-continue` before the body is read, or refuses other expectations.
@@ -247,7 +286,7 @@ fn reject(
         log::debug!("{peer}: {e}");
     }
     access_log.log(&Entry {
-        peer,
+        client: peer.ip(),
         request: head.map(|h| (h.method.as_str(), h.target.as_str(), h.version)),
         headers: head.map(|h| &h.headers),
         status,

@@ -10,6 +10,7 @@ mod activity;
 mod body;
 mod connection;
 mod date;
+pub mod forwarded;
 mod head;
 mod live;
 mod request;

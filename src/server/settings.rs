@@ -1,6 +1,7 @@
 //! The server's settings: one plain struct, filled by the caller (miniweb's `main` from
 //! `config.toml`, an example with `ServerConfig::default()`).
 
+use super::forwarded::TrustedProxies;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -41,8 +42,14 @@ pub struct ServerConfig {
     /// Live connections at most; past this, room is reclaimed from idle or slow connections,
     /// and new ones get a 503 only when there is none to reclaim.
     pub max_connections: usize,
-    /// Live connections from one client address at most; 0 for no limit.
+    /// Live connections from one client address at most; 0 for no limit. Behind a trusted
+    /// proxy, requests in flight from one forwarded client address at most, instead.
     pub max_connections_per_ip: usize,
+    /// Peers whose `Forwarded` / `X-Forwarded-*` headers are believed (reverse proxies).
+    pub trusted_proxies: TrustedProxies,
+    /// The site's origin (`https://stocks.example`) whatever the request says, for a proxy
+    /// that forwards nothing; `None` to take it from the request.
+    pub public_origin: Option<String>,
     /// Pending connections the kernel queues for `accept` on each listener.
     pub listen_backlog: u32,
     /// Time a client has to send a whole request head: from the connection's start for its
@@ -87,6 +94,8 @@ impl Default for ServerConfig {
             compression: true,
             max_connections: 1024,
             max_connections_per_ip: 0,
+            trusted_proxies: TrustedProxies::default(),
+            public_origin: None,
             listen_backlog: 1024,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),

@@ -1,8 +1,9 @@
 //! What the accept loops and every connection thread share: the settings, the static files,
 //! the live set with its admission, and the shutdown flag.
 
+use std::collections::HashMap;
 use std::io::Write;
-use std::net::{Shutdown, TcpStream};
+use std::net::{IpAddr, Shutdown, TcpStream};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -12,7 +13,7 @@ use super::live::{self, Caps, LiveSet};
 use super::response;
 use super::settings::ServerConfig;
 use super::static_files::StaticFiles;
-use crate::http::Response;
+use crate::http::{Request, Response};
 
 /// State shared by the accept loops and every connection thread.
 pub(crate) struct Shared {
@@ -27,6 +28,31 @@ pub(crate) struct Shared {
     live: Mutex<LiveSet>,
     /// Signalled when shutdown begins, and during shutdown when a connection ends.
     pub(crate) changed: Condvar,
+    /// Requests in flight per client address that a trusted proxy forwarded, for the
+    /// per-address limit behind a proxy.
+    forwarded: Mutex<HashMap<IpAddr, usize>>,
+}
+
+/// A forwarded client's place among the requests in flight, given back when dropped.
+pub(crate) struct InFlight<'a> {
+    shared: &'a Shared,
+    client: IpAddr,
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut counts = self
+            .shared
+            .forwarded
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = counts.get_mut(&self.client) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.client);
+            }
+        }
+    }
 }
 
 impl Shared {
@@ -44,7 +70,32 @@ impl Shared {
             next_id: AtomicU64::new(0),
             live: Mutex::new(LiveSet::default()),
             changed: Condvar::new(),
+            forwarded: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// Counts `req` against its client's per-address limit when a trusted proxy forwarded
+    /// it: `Ok(Some(place))` to go on, `Err(client)` when the client already has as many
+    /// requests in flight as `max_connections_per_ip`; `Ok(None)` when there is nothing to
+    /// count (no limit, or the client connected directly and was counted on admission).
+    pub(crate) fn enter_forwarded(&self, req: &Request) -> Result<Option<InFlight<'_>>, IpAddr> {
+        let limit = self.config.max_connections_per_ip;
+        let (Some(client), Some(peer)) = (req.client, req.peer) else {
+            return Ok(None);
+        };
+        if limit == 0 || !self.config.trusted_proxies.contains(peer.ip()) {
+            return Ok(None);
+        }
+        let mut counts = self.forwarded.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(client).or_insert(0);
+        if *n >= limit {
+            return Err(client);
+        }
+        *n += 1;
+        Ok(Some(InFlight {
+            shared: self,
+            client,
+        }))
     }
 
     pub(crate) fn live(&self) -> MutexGuard<'_, LiveSet> {
@@ -67,7 +118,12 @@ impl Shared {
     /// to reclaim, waiting up to `ADMIT_WAIT` in a first-come first-served queue for some
     /// (slow connections ripen, others end). `Full` means the client should be refused.
     pub(crate) fn admit(&self, id: u64, conn: &live::LiveConnection) -> live::Admission {
-        let caps = self.caps();
+        let mut caps = self.caps();
+        // A proxy's connections carry many clients: they are limited per forwarded client,
+        // request by request (`enter_forwarded`), not per connection.
+        if self.config.trusted_proxies.contains(conn.peer.ip()) {
+            caps.per_ip = 0;
+        }
         let mut live = self.live();
         if live.queue.is_empty() {
             match live.admit(id, conn, caps) {
