@@ -111,6 +111,15 @@ fn click_and_wait(tab: &Tab, selector: &str) {
     }
 }
 
+/// How many elements match `selector` on the tab's page.
+fn count(tab: &Tab, selector: &str) -> u64 {
+    let n = js(
+        tab,
+        &format!("document.querySelectorAll(\"{selector}\").length"),
+    );
+    n.as_u64().unwrap_or_else(|| panic!("{selector}: {n}"))
+}
+
 /// The page's path, from the address bar.
 fn path(tab: &Tab, site: &Site) -> String {
     tab.get_url().replace(&site.url(""), "")
@@ -141,13 +150,7 @@ fn a_visitor_follows_a_stock_edits_its_note_and_unfollows_it() {
 
     goto(&tab, &site, "/index.html");
     assert_eq!(js(&tab, "document.title"), "股票信息 · 选股系统");
-    assert_eq!(
-        js(
-            &tab,
-            "document.querySelectorAll('table.stocks tbody tr').length"
-        ),
-        94
-    );
+    assert_eq!(count(&tab, "table.stocks tbody tr"), 94);
 
     // Follow 000036 by its 添加 button: the browser lands on the centre, which lists it.
     click_and_wait(&tab, "form[action='/add/000036.html'] button");
@@ -156,13 +159,7 @@ fn a_visitor_follows_a_stock_edits_its_note_and_unfollows_it() {
     assert_eq!(codes.len(), 6, "{codes:?}");
     assert!(codes.contains(&"000036".to_string()));
     // The chart has its bar too.
-    assert_eq!(
-        js(
-            &tab,
-            "document.querySelectorAll('figure.chart rect').length"
-        ),
-        6
-    );
+    assert_eq!(count(&tab, "figure.chart rect"), 6);
 
     // Edit its note with text that is markup, typed key by key.
     click_and_wait(&tab, "a[href='/update/000036.html']");
@@ -179,13 +176,7 @@ fn a_visitor_follows_a_stock_edits_its_note_and_unfollows_it() {
          .find(r => r.cells[0].textContent === '000036').querySelector('td.note').textContent",
     );
     assert_eq!(shown, note, "the note is shown as typed, as text");
-    assert_eq!(
-        js(
-            &tab,
-            "document.querySelectorAll('main script, main b').length"
-        ),
-        0
-    );
+    assert_eq!(count(&tab, "main script, main b"), 0);
 
     // Unfollow it from the centre.
     click_and_wait(&tab, "form[action='/del/000036.html'] button");
@@ -199,10 +190,7 @@ fn a_visitor_follows_a_stock_edits_its_note_and_unfollows_it() {
     assert!(tab
         .find_element("form[action='/add/000036.html'] button")
         .is_ok());
-    assert_eq!(
-        js(&tab, "document.querySelectorAll('a.followed').length"),
-        5
-    );
+    assert_eq!(count(&tab, "a.followed"), 5);
 }
 
 #[test]
@@ -229,7 +217,7 @@ fn a_failed_action_brings_the_browser_back_with_the_reason_shown_once() {
     js(&tab, "window.leaving = true");
     tab.reload(false, None).unwrap();
     wait_for_new_page(&tab, "reload");
-    assert_eq!(js(&tab, "document.querySelectorAll('.flash').length"), 0);
+    assert_eq!(count(&tab, ".flash"), 0);
 }
 
 #[test]

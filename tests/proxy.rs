@@ -298,33 +298,24 @@ fn deploy_nginx_conf_runs_the_site_behind_real_nginx() {
     assert!(out.status.success(), "smoke.sh through nginx:\n{stdout}");
 
     // A form post as a browser without Sec-Fetch-Site sends it: Origin names nginx's address.
-    let origin = format!("Origin: {base}");
-    let status = curl(&[
-        "-sS",
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        "-X",
-        "POST",
-        "-H",
-        &origin,
-        &format!("{base}/add/000036.html"),
-    ]);
-    assert_eq!(status, "303");
-    let status = curl(&[
-        "-sS",
-        "-o",
-        "/dev/null",
-        "-w",
-        "%{http_code}",
-        "-X",
-        "POST",
-        "-H",
-        "Origin: http://evil.example",
-        &format!("{base}/del/000036.html"),
-    ]);
-    assert_eq!(status, "403");
+    let post = |path: &str, origin: &str| {
+        let origin = format!("Origin: {origin}");
+        let url = format!("{base}{path}");
+        curl(&[
+            "-sS",
+            "-o",
+            "/dev/null",
+            "-w",
+            "%{http_code}",
+            "-X",
+            "POST",
+            "-H",
+            &origin,
+            &url,
+        ])
+    };
+    assert_eq!(post("/add/000036.html", &base), "303");
+    assert_eq!(post("/del/000036.html", "http://evil.example"), "403");
 
     // The visitor's address reaches the access log, not nginx's, and not what it forged.
     let page = curl(&[
