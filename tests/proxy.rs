@@ -39,6 +39,9 @@ fn forwarded_addresses_are_believed_from_trusted_proxies_only() {
     assert!(logged(&untrusted, "/hello.txt?untrusted").starts_with("127.0.0.1 - - ["));
 
     let trusted = site_with("trusted_proxies = \"127.0.0.1, ::1\"\n");
+    assert!(trusted
+        .log()
+        .contains("forwarding headers believed from 127.0.0.1/32, ::1/128"));
     trusted.request("GET", "/hello.txt?xff", &forged, b"");
     // The right-most address that is not a trusted proxy: 6.6.6.6 is the client's own claim.
     assert!(logged(&trusted, "/hello.txt?xff").starts_with("203.0.113.7 - - ["));

@@ -106,6 +106,15 @@ impl Server {
         let static_files =
             static_files::StaticFiles::open(&config).map_err(BindError::static_dir)?;
         log::info!("static files: {}", static_files.sources());
+        if !config.trusted_proxies.is_empty() {
+            log::info!(
+                "forwarding headers believed from {} (trusted_proxies)",
+                config.trusted_proxies
+            );
+        }
+        if let Some(origin) = &config.public_origin {
+            log::info!("form posts must come from {origin} (public_origin)");
+        }
         // With port 0, the port the first address drew may be taken on another one: draw again.
         let any_port = addrs.iter().all(|a| a.port() == 0);
         let mut attempt = 0;
