@@ -59,13 +59,26 @@ fn js(tab: &Tab, expression: &str) -> Value {
 
 /// Opens `page` of the site and waits until it has loaded, stylesheet included.
 fn goto(tab: &Tab, site: &Site, page: &str) {
-    js(tab, "window.leaving = true");
-    tab.navigate_to(&site.url(page)).unwrap();
-    wait_for_new_page(tab, page);
+    leave(tab, page, || {
+        tab.navigate_to(&site.url(page)).unwrap();
+    });
 }
 
-/// Waits until the page that replaced the marked one has loaded.
-fn wait_for_new_page(tab: &Tab, what: &str) {
+/// Clicks the element and waits until the page it leads to has loaded.
+fn click_and_wait(tab: &Tab, selector: &str) {
+    leave(tab, selector, || {
+        tab.wait_for_element(selector)
+            .unwrap_or_else(|e| panic!("{selector}: {e}"))
+            .click()
+            .unwrap_or_else(|e| panic!("click {selector}: {e}"));
+    });
+}
+
+/// Runs `action`, which leaves the page, and waits until the next page has loaded. The old
+/// page is marked first, since the next one may have the same address (a way back to it).
+fn leave(tab: &Tab, what: &str, action: impl FnOnce()) {
+    js(tab, "window.leaving = true");
+    action();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {
         let loaded = tab
@@ -79,34 +92,6 @@ fn wait_for_new_page(tab: &Tab, what: &str) {
             return;
         }
         assert!(std::time::Instant::now() < deadline, "no new page: {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// Clicks the element and waits until the page it leads to has loaded: the old page is
-/// marked first, since the new one may have the same address (a way back to it).
-fn click_and_wait(tab: &Tab, selector: &str) {
-    js(tab, "window.leaving = true");
-    tab.wait_for_element(selector)
-        .unwrap_or_else(|e| panic!("{selector}: {e}"))
-        .click()
-        .unwrap_or_else(|e| panic!("click {selector}: {e}"));
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    loop {
-        let loaded = tab
-            .evaluate(
-                "window.leaving === undefined && document.readyState === 'complete'",
-                false,
-            )
-            .ok()
-            .and_then(|r| r.value);
-        if loaded == Some(Value::Bool(true)) {
-            return;
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no new page after clicking {selector}"
-        );
         std::thread::sleep(Duration::from_millis(20));
     }
 }
@@ -214,9 +199,9 @@ fn a_failed_action_brings_the_browser_back_with_the_reason_shown_once() {
     );
     // The page now knows it is followed; a reload shows the message no more.
     assert!(tab.find_element("form[action='/add/000039.html']").is_err());
-    js(&tab, "window.leaving = true");
-    tab.reload(false, None).unwrap();
-    wait_for_new_page(&tab, "reload");
+    leave(&tab, "reload", || {
+        tab.reload(false, None).unwrap();
+    });
     assert_eq!(count(&tab, ".flash"), 0);
 }
 
