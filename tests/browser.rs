@@ -10,6 +10,7 @@
 mod common;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 use headless_chrome::protocol::cdp::Emulation::SetDeviceMetricsOverride;
@@ -120,18 +121,22 @@ fn centre_codes(tab: &Tab) -> Vec<String> {
     serde_json::from_str(codes.as_str().unwrap()).unwrap()
 }
 
-/// The stock site with the project's own `static/` (its stylesheet, logo), as users get it.
-fn site() -> Site {
-    site_with(&format!("static_dir = {:?}\n", project().join("static")))
+/// The stock site with the project's own `static/` (its stylesheet, logo), as users get it,
+/// and a browser tab on nothing yet; `None` (one line said) without chromium.
+fn site_and_tab() -> Option<(Site, Browser, Arc<Tab>)> {
+    let chrome = chromium()?;
+    let site = site_with(&format!("static_dir = {:?}\n", project().join("static")));
+    let browser = launch(chrome);
+    let tab = browser.new_tab().unwrap();
+    tab.set_default_timeout(Duration::from_secs(20));
+    Some((site, browser, tab))
 }
 
 #[test]
 fn a_visitor_follows_a_stock_edits_its_note_and_unfollows_it() {
-    let Some(chrome) = chromium() else { return };
-    let site = site();
-    let browser = launch(chrome);
-    let tab = browser.new_tab().unwrap();
-    tab.set_default_timeout(Duration::from_secs(20));
+    let Some((site, _browser, tab)) = site_and_tab() else {
+        return;
+    };
 
     goto(&tab, &site, "/index.html");
     assert_eq!(js(&tab, "document.title"), "股票信息 · 选股系统");
@@ -180,11 +185,9 @@ fn a_visitor_follows_a_stock_edits_its_note_and_unfollows_it() {
 
 #[test]
 fn a_failed_action_brings_the_browser_back_with_the_reason_shown_once() {
-    let Some(chrome) = chromium() else { return };
-    let site = site();
-    let browser = launch(chrome);
-    let tab = browser.new_tab().unwrap();
-    tab.set_default_timeout(Duration::from_secs(20));
+    let Some((site, _browser, tab)) = site_and_tab() else {
+        return;
+    };
     goto(&tab, &site, "/index.html");
 
     // Someone else (another tab) follows 000039 while this page still offers 添加.
@@ -207,12 +210,10 @@ fn a_failed_action_brings_the_browser_back_with_the_reason_shown_once() {
 
 #[test]
 fn the_pages_fit_a_phone_and_a_desktop_with_nothing_overflowing() {
-    let Some(chrome) = chromium() else { return };
-    let site = site();
+    let Some((site, _browser, tab)) = site_and_tab() else {
+        return;
+    };
     let shots = tempfile::tempdir().unwrap();
-    let browser = launch(chrome);
-    let tab = browser.new_tab().unwrap();
-    tab.set_default_timeout(Duration::from_secs(20));
 
     for (width, height, mobile) in [(390, 844, true), (1280, 900, false)] {
         tab.call_method(SetDeviceMetricsOverride {

@@ -31,6 +31,11 @@ fn logged(site: &Site, target: &str) -> String {
 
 const FORM: (&str, &str) = ("Content-Type", "application/x-www-form-urlencoded");
 
+/// The status of an empty form post to `path` with `headers`.
+fn post(site: &Site, path: &str, headers: &[(&str, &str)]) -> u16 {
+    site.request("POST", path, headers, b"").status
+}
+
 #[test]
 fn forwarded_addresses_are_believed_from_trusted_proxies_only() {
     let forged = [("X-Forwarded-For", "6.6.6.6, 203.0.113.7")];
@@ -61,24 +66,14 @@ fn the_same_origin_check_uses_the_public_scheme_and_host() {
     // Not trusted: the forwarded host is ignored, so the post looks cross-site, and the log
     // says which origins disagreed.
     let plain = site_with("");
-    assert_eq!(
-        plain
-            .request("POST", "/add/000036.html", &public, b"")
-            .status,
-        403
-    );
+    assert_eq!(post(&plain, "/add/000036.html", &public), 403);
     assert!(plain.wait_for_log(
         "sent from https://stocks.example:443, this site is http://test:80",
         Duration::from_secs(5)
     ));
 
     let behind = site_with("trusted_proxies = \"127.0.0.0/8\"\n");
-    assert_eq!(
-        behind
-            .request("POST", "/add/000036.html", &public, b"")
-            .status,
-        303
-    );
+    assert_eq!(post(&behind, "/add/000036.html", &public), 303);
     // A page of another site is still refused.
     let evil = [
         FORM,
@@ -86,29 +81,14 @@ fn the_same_origin_check_uses_the_public_scheme_and_host() {
         public[2],
         public[3],
     ];
-    assert_eq!(
-        behind
-            .request("POST", "/del/000036.html", &evil, b"")
-            .status,
-        403
-    );
+    assert_eq!(post(&behind, "/del/000036.html", &evil), 403);
 
     // A proxy that forwards nothing: the origin is configured.
     let fixed = site_with("public_origin = \"https://stocks.example/\"\n");
     let origin_only = [FORM, ("Origin", "https://stocks.example")];
-    assert_eq!(
-        fixed
-            .request("POST", "/add/000036.html", &origin_only, b"")
-            .status,
-        303
-    );
+    assert_eq!(post(&fixed, "/add/000036.html", &origin_only), 303);
     let direct = [FORM, ("Origin", "http://test")];
-    assert_eq!(
-        fixed
-            .request("POST", "/del/000036.html", &direct, b"")
-            .status,
-        403
-    );
+    assert_eq!(post(&fixed, "/del/000036.html", &direct), 403);
 }
 
 #[test]
@@ -301,7 +281,7 @@ fn deploy_nginx_conf_runs_the_site_behind_real_nginx() {
     assert!(out.status.success(), "smoke.sh through nginx:\n{stdout}");
 
     // A form post as a browser without Sec-Fetch-Site sends it: Origin names nginx's address.
-    let post = |path: &str, origin: &str| {
+    let via_nginx = |path: &str, origin: &str| {
         let origin = format!("Origin: {origin}");
         let url = format!("{base}{path}");
         curl(&[
@@ -317,8 +297,8 @@ fn deploy_nginx_conf_runs_the_site_behind_real_nginx() {
             &url,
         ])
     };
-    assert_eq!(post("/add/000036.html", &base), "303");
-    assert_eq!(post("/del/000036.html", "http://evil.example"), "403");
+    assert_eq!(via_nginx("/add/000036.html", &base), "303");
+    assert_eq!(via_nginx("/del/000036.html", "http://evil.example"), "403");
 
     // The visitor's address reaches the access log, not nginx's, and not what it forged.
     let page = curl(&[

@@ -74,6 +74,18 @@ impl Error {
     /// public message, or a fixed page if that fails. Causes go to the log only: 5xx at error
     /// level, 4xx at debug; in dev mode (`dev`) the page shows the cause as well.
     pub(crate) fn to_response(&self, req: &Request, tera: &tera::Tera, dev: bool) -> Response {
+        self.to_response_with(req, tera, dev, |_| {})
+    }
+
+    /// [`Error::to_response`], with what `extra` adds to the page's context (dev mode's
+    /// route explanations).
+    pub(crate) fn to_response_with(
+        &self,
+        req: &Request,
+        tera: &tera::Tera,
+        dev: bool,
+        extra: impl FnOnce(&mut tera::Context),
+    ) -> Response {
         let status = self.status();
         if status >= 500 {
             log::error!("{} {}: {self}", req.method, req.target);
@@ -84,6 +96,7 @@ impl Error {
             if dev {
                 page.insert("cause", &self.to_string());
             }
+            extra(page);
         });
         if let Error::MethodNotAllowed { allow } = self {
             resp.headers.append("Allow", allow.join(", "));

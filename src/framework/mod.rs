@@ -161,10 +161,7 @@ impl Framework {
     /// in dev mode rendered every time, with every route and why it did not match.
     fn no_route_page(&self, req: &Request, tera: &tera::Tera) -> Response {
         if self.dev {
-            let routes = self.router.explain(&req.method, req.raw_path());
-            return error::page_with(tera, 404, NO_ROUTE, |page| {
-                page.insert("routes", &routes);
-            });
+            return error::page_with(tera, 404, NO_ROUTE, |page| self.explain_routes(req, page));
         }
         let body = self.no_route.get_or_init(|| {
             let page = error::page(tera, 404, NO_ROUTE);
@@ -175,6 +172,11 @@ impl Framework {
             .with_body(Body::Shared(body.clone()))
     }
 
+    /// Dev mode: every route, and why it did not answer `req`, as `routes` for `error.html`.
+    fn explain_routes(&self, req: &Request, page: &mut tera::Context) {
+        page.insert("routes", &self.router.explain(&req.method, req.raw_path()));
+    }
+
     fn handle(&self, req: &Request, tera: &tera::Tera, timing: &Timing) -> Result<Response, Error> {
         let (route, params) = match self.router.lookup(&req.method, req.raw_path()) {
             RouteMatch::Found(route, params) => (route, params),
@@ -183,15 +185,10 @@ impl Framework {
                 return Ok(Response::new(204).with_header("Allow", allow.join(", ")));
             }
             RouteMatch::MethodNotAllowed(allow) if self.dev => {
-                let routes = self.router.explain(&req.method, req.raw_path());
-                let allowed = allow.join(", ");
-                let message = Error::MethodNotAllowed { allow }
-                    .public_message()
-                    .to_string();
-                let page = error::page_with(tera, 405, &message, |page| {
-                    page.insert("routes", &routes);
-                });
-                return Ok(page.with_header("Allow", allowed));
+                let err = Error::MethodNotAllowed { allow };
+                return Ok(err.to_response_with(req, tera, true, |page| {
+                    self.explain_routes(req, page);
+                }));
             }
             RouteMatch::MethodNotAllowed(allow) => return Err(Error::MethodNotAllowed { allow }),
         };
