@@ -15,7 +15,7 @@ use serde::{Deserialize, Serialize};
 use crate::builtin;
 use crate::framework::Settings;
 use crate::server::forwarded::TrustedProxies;
-use crate::server::{AccessLog, ServerConfig, MAX_HEADERS_CEILING};
+use crate::server::{AccessLog, ServerConfig, TlsFiles, MAX_HEADERS_CEILING};
 
 /// The file looked for in the current folder when `--config` is not given.
 pub const DEFAULT_FILE: &str = "config.toml";
@@ -41,6 +41,9 @@ struct RawConfig {
     max_connections_per_ip: i64,
     trusted_proxies: String,
     public_origin: String,
+    tls_cert: PathBuf,
+    tls_key: PathBuf,
+    http_redirect_port: i64,
     listen_backlog: i64,
     header_timeout_secs: i64,
     idle_timeout_secs: i64,
@@ -78,6 +81,9 @@ impl Default for RawConfig {
             max_connections_per_ip: 0,
             trusted_proxies: String::new(),
             public_origin: String::new(),
+            tls_cert: PathBuf::new(),
+            tls_key: PathBuf::new(),
+            http_redirect_port: 0,
             listen_backlog: 1024,
             header_timeout_secs: 10,
             idle_timeout_secs: 60,
@@ -222,9 +228,52 @@ impl Config {
                 ConfigError(format!("{}: public_origin {e}", from.of("public_origin")))
             })?),
         };
+        let tls = match (
+            raw.tls_cert.as_os_str().is_empty(),
+            raw.tls_key.as_os_str().is_empty(),
+        ) {
+            (true, true) => None,
+            (false, false) => Some(TlsFiles {
+                cert: base.join(&raw.tls_cert),
+                key: base.join(&raw.tls_key),
+            }),
+            (false, true) => {
+                return Err(ConfigError(format!(
+                    "{}: tls_cert needs tls_key, the certificate's private key",
+                    from.of("tls_key")
+                )))
+            }
+            (true, false) => {
+                return Err(ConfigError(format!(
+                    "{}: tls_key needs tls_cert, the certificate it belongs to",
+                    from.of("tls_cert")
+                )))
+            }
+        };
+        let port = int("port", raw.port, 0, 65535)? as u16;
+        let http_redirect_port = match int("http_redirect_port", raw.http_redirect_port, 0, 65535)?
+        {
+            0 => None,
+            p if tls.is_none() => {
+                return Err(ConfigError(format!(
+                    "{}: http_redirect_port = {p} redirects to HTTPS, which needs tls_cert and \
+                     tls_key",
+                    from.of("http_redirect_port")
+                )))
+            }
+            p if p == i64::from(port) => {
+                return Err(ConfigError(format!(
+                    "{}: http_redirect_port must differ from port ({port})",
+                    from.of("http_redirect_port")
+                )))
+            }
+            p => Some(p as u16),
+        };
         let server = ServerConfig {
             trusted_proxies,
             public_origin,
+            tls,
+            http_redirect_port,
             static_dir: base.join(raw.static_dir),
             document_root: (!raw.document_root.as_os_str().is_empty())
                 .then(|| base.join(&raw.document_root)),
@@ -283,7 +332,7 @@ impl Config {
         };
         Ok(Config {
             host: raw.host,
-            port: int("port", raw.port, 0, 65535)? as u16,
+            port,
             server,
             framework,
             log_level: level,

@@ -32,6 +32,9 @@ Every setting of the config file can also be given as an environment variable, M
 the key in upper case: MINIWEB_PORT=9000, MINIWEB_ACCESS_LOG=off. Precedence: the command
 line, then the environment, then the config file, then the built-in defaults.
 
+Signals: SIGINT and SIGTERM stop gracefully (requests in flight finish); SIGHUP rereads
+tls_cert and tls_key.
+
 Logging: RUST_LOG (e.g. RUST_LOG=debug) overrides log_level for the diagnostic log (standard
 error); the access log goes to standard output unless access_log in the config says otherwise.";
 
@@ -186,14 +189,22 @@ fn run(args: Args) -> Result<(), Box<dyn std::error::Error>> {
     let framework = Arc::new(Framework::from_settings(&config.framework)?);
     let server = Server::bind(&addrs, config.server)?;
     let handle = server.shutdown_handle();
-    let mut signals = signal_hook::iterator::Signals::new([
-        signal_hook::consts::SIGINT,
-        signal_hook::consts::SIGTERM,
-    ])?;
+    let reload = server.reload_handle();
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
     std::thread::spawn(move || {
-        if let Some(sig) = signals.forever().next() {
-            log::info!("signal {sig} received");
-            handle.shutdown();
+        for sig in signals.forever() {
+            if sig != SIGHUP {
+                log::info!("signal {sig} received");
+                handle.shutdown();
+                return;
+            }
+            // SIGHUP: a renewed certificate, as certbot's deploy hook or `systemctl reload`.
+            match reload.reload_tls() {
+                Ok(true) => log::info!("SIGHUP: TLS certificate and key reloaded"),
+                Ok(false) => log::info!("SIGHUP: nothing to reload (no TLS)"),
+                Err(e) => log::error!("SIGHUP: keeping the current certificate: {e}"),
+            }
         }
     });
     server.run(framework.clone());

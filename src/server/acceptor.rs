@@ -11,7 +11,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use super::activity::{Activity, Reclaim};
-use super::connection;
+use super::connection::{self, Listening};
 use super::live::{Admission, LiveConnection};
 use super::shared::{reject_busy, Deregister, Shared};
 use crate::http::App;
@@ -26,6 +26,7 @@ const MAX_SPARE: usize = 32;
 /// The threads of one listener.
 pub(crate) struct Acceptors {
     listener: TcpListener,
+    listening: Listening,
     shared: Arc<Shared>,
     app: Arc<dyn App>,
     /// Threads in (or on their way into) `accept`.
@@ -34,9 +35,15 @@ pub(crate) struct Acceptors {
 
 impl Acceptors {
     /// Starts the first thread for `listener`.
-    pub fn start(listener: TcpListener, shared: Arc<Shared>, app: Arc<dyn App>) -> Arc<Acceptors> {
+    pub fn start(
+        listener: TcpListener,
+        listening: Listening,
+        shared: Arc<Shared>,
+        app: Arc<dyn App>,
+    ) -> Arc<Acceptors> {
         let pool = Arc::new(Acceptors {
             listener,
+            listening,
             shared,
             app,
             waiting: AtomicUsize::new(0),
@@ -110,7 +117,12 @@ impl Acceptors {
         match shared.admit(id, &conn) {
             Admission::Full(cap) => {
                 log::warn!("{peer}: {cap} reached and no connection to reclaim, answering 503");
-                reject_busy(&stream);
+                // A TLS client would read the 503 as a broken record: it is only closed.
+                if self.listening == Listening::Https {
+                    let _ = stream.shutdown(std::net::Shutdown::Both);
+                } else {
+                    reject_busy(&stream);
+                }
                 return;
             }
             Admission::In(reclaimed) => {
@@ -123,6 +135,14 @@ impl Acceptors {
             }
         }
         let _guard = Deregister { shared, id };
-        connection::serve(&stream, peer, shared, &*self.app, &activity, accepted);
+        connection::serve(
+            &stream,
+            peer,
+            shared,
+            &*self.app,
+            &activity,
+            accepted,
+            self.listening,
+        );
     }
 }

@@ -1,9 +1,11 @@
 //! One connection's life: read a request, dispatch it to the static files or the App, write
 //! the response with the server's framing, and repeat while the connection is kept alive.
-//! Every phase runs against its deadline (see `request.rs`, `body.rs` and `sender.rs`).
+//! Every phase runs against its deadline (see `request.rs`, `body.rs` and `sender.rs`). Over
+//! HTTPS the TLS handshake comes first, within the header timeout; then the same loop runs on
+//! the decrypted bytes.
 
 use std::io::Read;
-use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
+use std::net::{IpAddr, SocketAddr, TcpStream};
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
@@ -18,10 +20,22 @@ use super::sender::Sender;
 use super::settings::ServerConfig;
 use super::shared::Shared;
 use super::static_files::Cached;
+use super::transport::{HandshakeError, TlsStream, Transport};
 use crate::http::{reason, split_target, App, Headers, Request, Response, Version};
 
 /// Most bytes a lingering close reads and drops before it gives up on a client.
 const LINGER_MAX_BYTES: usize = 1 << 20;
+
+/// What a listener speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Listening {
+    /// HTTP.
+    Http,
+    /// HTTPS, with the server's certificate.
+    Https,
+    /// HTTP that answers every request with a redirect to HTTPS on this port.
+    RedirectToHttps(u16),
+}
 
 /// Serves one connection, accepted at `accepted`, until it closes, an error or a deadline
 /// ends it, or the server shuts down.
@@ -32,17 +46,79 @@ pub(crate) fn serve(
     app: &dyn App,
     activity: &Activity,
     accepted: Instant,
+    listening: Listening,
+) {
+    let conn = match (listening, &shared.tls) {
+        (Listening::Https, Some(tls)) => tls.accept(),
+        (Listening::Http, _) => {
+            return serve_on(
+                &Transport::Plain(stream),
+                None,
+                peer,
+                shared,
+                app,
+                activity,
+                accepted,
+            )
+        }
+        (Listening::RedirectToHttps(port), _) => {
+            let plain = Transport::Plain(stream);
+            return serve_on(&plain, Some(port), peer, shared, app, activity, accepted);
+        }
+        (Listening::Https, None) => return,
+    };
+    let tls = match conn {
+        Ok(conn) => TlsStream::new(stream, conn),
+        Err(e) => {
+            log::error!("{peer}: cannot start TLS: {e}");
+            return;
+        }
+    };
+    activity.enter(Phase::Head);
+    match tls.handshake(accepted + shared.config.header_timeout) {
+        Ok(()) => {
+            log::debug!("{peer}: TLS handshake done ({})", tls.agreed());
+            let transport = Transport::Tls(Box::new(tls));
+            serve_on(&transport, None, peer, shared, app, activity, accepted);
+        }
+        // `http://` to the HTTPS port: answered in clear with the way to `https://`.
+        Err(HandshakeError::PlainHttp) => {
+            let port = stream.local_addr().map_or(443, |a| a.port());
+            let plain = Transport::Plain(stream);
+            serve_on(&plain, Some(port), peer, shared, app, activity, accepted);
+        }
+        Err(e @ (HandshakeError::Closed | HandshakeError::Io(_))) => {
+            log::debug!("{peer}: TLS handshake: {e}");
+        }
+        Err(e) => log::info!("{peer}: TLS handshake failed: {e}"),
+    }
+}
+
+/// Serves requests off `transport`; with `redirect`, answers each with the way to HTTPS on
+/// that port instead of dispatching it.
+fn serve_on(
+    transport: &Transport<'_>,
+    redirect: Option<u16>,
+    peer: SocketAddr,
+    shared: &Shared,
+    app: &dyn App,
+    activity: &Activity,
+    accepted: Instant,
 ) {
     let config = &shared.config;
-    let mut sender = match Sender::new(stream, activity, config.send_timeout, config.send_min_rate)
-    {
+    let mut sender = match Sender::new(
+        transport,
+        activity,
+        config.send_timeout,
+        config.send_min_rate,
+    ) {
         Ok(s) => s,
         Err(e) => {
             log::debug!("{peer}: {e}");
             return;
         }
     };
-    let mut reader = RequestReader::new(stream, config, activity, accepted);
+    let mut reader = RequestReader::new(transport, config, activity, accepted);
     let mut out = Vec::with_capacity(1024);
     loop {
         let (head, started) = match reader.read_head(&shared.shutting_down) {
@@ -58,11 +134,11 @@ pub(crate) fn serve(
                     why,
                     &mut out,
                 );
-                linger_close(stream, activity, config.linger_timeout);
+                linger_close(transport, activity, config.linger_timeout);
                 return;
             }
         };
-        let req = match read_request(&mut reader, &mut sender, head, peer, config) {
+        let req = match read_request(&mut reader, &mut sender, head, peer, config, transport) {
             Ok(req) => req,
             Err((head, ReadError::Reject(status, why))) => {
                 reject(
@@ -74,7 +150,7 @@ pub(crate) fn serve(
                     why,
                     &mut out,
                 );
-                linger_close(stream, activity, config.linger_timeout);
+                linger_close(transport, activity, config.linger_timeout);
                 return;
             }
             Err((_, ReadError::Closed)) => return,
@@ -88,7 +164,10 @@ pub(crate) fn serve(
                 log::warn!("{client} (via {peer}): per-address limit reached, answering 429");
                 Response::error_page(429).with_header("Retry-After", "1")
             }
-            Ok(_) => dispatch(&req, shared, app),
+            Ok(_) => match redirect {
+                Some(port) => to_https(&req, port),
+                None => dispatch(&req, shared, app),
+            },
         };
         // An HTTP/1.0 client cannot read chunked framing: a stream ends with the close.
         let close_delimited = req.version == Version::Http10 && resp.body.len().is_none();
@@ -111,11 +190,11 @@ pub(crate) fn serve(
             Ok(true) if keep_alive => {}
             // Everything the client sent was read: a plain close sends FIN, not a reset.
             Ok(true) if !reader.has_buffered() => {
-                let _ = stream.shutdown(Shutdown::Write);
+                transport.close_write();
                 return;
             }
             Ok(_) => {
-                linger_close(stream, activity, config.linger_timeout);
+                linger_close(transport, activity, config.linger_timeout);
                 return;
             }
             Err(e) => {
@@ -133,6 +212,7 @@ fn read_request(
     mut head: Head,
     peer: SocketAddr,
     config: &ServerConfig,
+    transport: &Transport<'_>,
 ) -> Result<Request, (Head, ReadError)> {
     let checked = head::check(&mut head).and_then(|target| {
         let framing = head::framing(&head)?;
@@ -144,7 +224,14 @@ fn read_request(
         Err(e) => return Err((head, e)),
     };
     let query = split_target(&target.target).1.to_string();
-    let (client, origin) = behind_proxies(peer, &head.headers, config);
+    let (client, mut origin) = behind_proxies(peer, &head.headers, config);
+    if origin.is_none() && transport.is_tls() {
+        // Over HTTPS the browser's Origin says `https://` and the Host it sent.
+        origin = head
+            .headers
+            .get("Host")
+            .map(|host| format!("https://{}", host.trim()));
+    }
     Ok(Request {
         method: head.method,
         target: target.target,
@@ -204,6 +291,33 @@ fn expect_continue(
             .map_err(|_| ReadError::Closed)?;
     }
     Ok(())
+}
+
+/// The way from `http://` to `https://` for the same host and target: 301 for GET and HEAD,
+/// 308 (which keeps the method and body) for the others.
+fn to_https(req: &Request, port: u16) -> Response {
+    let host = req.header("Host").unwrap_or_default().trim();
+    // `[::1]:8080` or `example.com:8080`: the host without the port.
+    let name = match host.rfind(':') {
+        Some(colon) if !host[colon..].contains(']') => &host[..colon],
+        _ => host,
+    };
+    let target = if req.target.starts_with('/') {
+        req.target.as_str()
+    } else {
+        "/"
+    };
+    let location = match port {
+        443 => format!("https://{name}{target}"),
+        _ => format!("https://{name}:{port}{target}"),
+    };
+    let status = if matches!(req.method.as_str(), "GET" | "HEAD") {
+        301
+    } else {
+        308
+    };
+    let text = format!("This site is served over HTTPS: {location}\n");
+    Response::text(status, text).with_header("Location", location)
 }
 
 /// HTTP/1.1 keeps the connection unless told `close`; HTTP/1.0 only when asked `keep-alive`.
@@ -299,9 +413,11 @@ fn reject(
 /// Closes so that the client can read the last response: stop sending, then read and drop
 /// what it is still sending for at most `limit` in all, since closing with unread data would
 /// reset the connection and could destroy the response in flight (nginx's "lingering close").
-fn linger_close(stream: &TcpStream, activity: &Activity, limit: Duration) {
+fn linger_close(transport: &Transport<'_>, activity: &Activity, limit: Duration) {
     activity.enter(Phase::Linger);
-    let _ = stream.shutdown(Shutdown::Write);
+    transport.close_write();
+    // What still comes is dropped unread, TLS records included.
+    let stream = transport.tcp();
     let deadline = Instant::now() + limit;
     let mut sink = [0u8; 4096];
     let mut drained = 0usize;

@@ -19,6 +19,8 @@ mod sender;
 mod settings;
 mod shared;
 mod static_files;
+mod tls;
+mod transport;
 
 use std::fmt;
 use std::io;
@@ -29,8 +31,10 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use settings::{AccessLog, ServerConfig, MAX_HEADERS_CEILING};
+pub use tls::{TlsError, TlsFiles};
 
 use crate::http::App;
+use connection::Listening;
 use shared::Shared;
 
 /// A failure to start listening.
@@ -44,6 +48,8 @@ pub enum BindError {
     StaticDir(PathBuf, io::Error),
     /// The access log file cannot be opened.
     AccessLog(PathBuf, io::Error),
+    /// The certificate or key cannot be used.
+    Tls(TlsError),
 }
 
 impl fmt::Display for BindError {
@@ -53,6 +59,7 @@ impl fmt::Display for BindError {
             BindError::Io(a, e) => write!(f, "cannot listen on {a}: {e}"),
             BindError::StaticDir(p, e) => write!(f, "static folder {}: {e}", p.display()),
             BindError::AccessLog(p, e) => write!(f, "access log {}: {e}", p.display()),
+            BindError::Tls(e) => write!(f, "{e}"),
         }
     }
 }
@@ -67,7 +74,7 @@ impl BindError {
 
 /// A bound, not yet running server.
 pub struct Server {
-    listeners: Vec<TcpListener>,
+    listeners: Vec<(TcpListener, Listening)>,
     shared: Arc<Shared>,
 }
 
@@ -81,6 +88,22 @@ impl ShutdownHandle {
         self.0.shutting_down.store(true, Ordering::SeqCst);
         let _guard = self.0.live();
         self.0.changed.notify_all();
+    }
+}
+
+/// Reloads the TLS certificate and key from their files (on SIGHUP).
+#[derive(Clone)]
+pub struct ReloadHandle(Arc<Shared>);
+
+impl ReloadHandle {
+    /// Reads the certificate and key again: new handshakes present them, connections already
+    /// open carry on. On failure the old pair stays and the error says why. `Ok(false)` when
+    /// the server has no TLS.
+    pub fn reload_tls(&self) -> Result<bool, TlsError> {
+        match &self.0.tls {
+            Some(tls) => tls.reload().map(|()| true),
+            None => Ok(false),
+        }
     }
 }
 
@@ -115,16 +138,39 @@ impl Server {
         if let Some(origin) = &config.public_origin {
             log::info!("form posts must come from {origin} (public_origin)");
         }
+        // A bad certificate stops start-up before anything listens.
+        let tls = match &config.tls {
+            Some(files) => Some(tls::Tls::new(files).map_err(BindError::Tls)?),
+            None => None,
+        };
         // With port 0, the port the first address drew may be taken on another one: draw again.
         let any_port = addrs.iter().all(|a| a.port() == 0);
         let mut attempt = 0;
-        let listeners = loop {
+        let main = loop {
             attempt += 1;
             match bind_all(addrs, config.listen_backlog) {
                 Err(BindError::AddrInUse(_)) if any_port && attempt < 8 => continue,
                 other => break other?,
             }
         };
+        let (kind, https_port) = match &tls {
+            Some(_) => (Listening::Https, main[0].local_addr().map(|a| a.port())),
+            None => (Listening::Http, Ok(0)),
+        };
+        let https_port = https_port.map_err(|e| BindError::Io(addrs[0], e))?;
+        let mut listeners: Vec<_> = main.into_iter().map(|l| (l, kind)).collect();
+        if let (Some(_), Some(port)) = (&tls, config.http_redirect_port) {
+            let plain: Vec<SocketAddr> = addrs
+                .iter()
+                .map(|a| SocketAddr::new(a.ip(), port))
+                .collect();
+            let redirect = Listening::RedirectToHttps(https_port);
+            listeners.extend(
+                bind_all(&plain, config.listen_backlog)?
+                    .into_iter()
+                    .map(|l| (l, redirect)),
+            );
+        }
         let access_log = access_log::AccessLogger::open(&config.access_log).map_err(|e| {
             let path = match &config.access_log {
                 AccessLog::File(p) => p.clone(),
@@ -134,16 +180,22 @@ impl Server {
         })?;
         Ok(Server {
             listeners,
-            shared: Arc::new(Shared::new(config, static_files, access_log)),
+            shared: Arc::new(Shared::new(config, static_files, access_log, tls)),
         })
     }
 
-    /// The addresses actually bound (useful with port 0).
+    /// The addresses actually bound (useful with port 0), without the redirecting ones.
     pub fn local_addrs(&self) -> Vec<SocketAddr> {
         self.listeners
             .iter()
-            .filter_map(|l| l.local_addr().ok())
+            .filter(|(_, kind)| !matches!(kind, Listening::RedirectToHttps(_)))
+            .filter_map(|(l, _)| l.local_addr().ok())
             .collect()
+    }
+
+    /// A handle that reloads the TLS certificate (for SIGHUP).
+    pub fn reload_handle(&self) -> ReloadHandle {
+        ReloadHandle(self.shared.clone())
     }
 
     /// A handle that stops this server from another thread or a signal handler thread.
@@ -153,14 +205,30 @@ impl Server {
 
     /// Serves until shut down, then waits for requests in flight (at most the grace period).
     pub fn run(self, app: Arc<dyn App>) {
-        let addrs = self.local_addrs();
-        for addr in &addrs {
-            log::info!("listening on http://{addr}");
+        if let Some(tls) = &self.shared.tls {
+            let files = tls.files();
+            log::info!(
+                "HTTPS with {} and {} (TLS 1.2 and 1.3; SIGHUP reloads them)",
+                files.cert.display(),
+                files.key.display()
+            );
+        }
+        for (listener, kind) in &self.listeners {
+            let Ok(addr) = listener.local_addr() else {
+                continue;
+            };
+            match kind {
+                Listening::Http => log::info!("listening on http://{addr}"),
+                Listening::Https => log::info!("listening on https://{addr}"),
+                Listening::RedirectToHttps(port) => {
+                    log::info!("listening on http://{addr}, redirecting to https on port {port}")
+                }
+            }
         }
         let acceptors: Vec<_> = self
             .listeners
             .into_iter()
-            .map(|l| acceptor::Acceptors::start(l, self.shared.clone(), app.clone()))
+            .map(|(l, kind)| acceptor::Acceptors::start(l, kind, self.shared.clone(), app.clone()))
             .collect();
 
         let shared = &self.shared;

@@ -6,14 +6,14 @@
 //! whole first head within `header_timeout` of being accepted; a kept-alive one may wait
 //! `idle_timeout` for the next request to begin, and then has `header_timeout` for the head.
 
-use std::io::{self, Read};
-use std::net::TcpStream;
+use std::io;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use super::activity::{Activity, Phase};
 use super::head::{parse_head, Head, ReadError};
 use super::settings::ServerConfig;
+use super::transport::Transport;
 
 /// A connection's read buffer starts this small (most request heads are a few hundred bytes)
 /// and doubles while a larger head or body needs it.
@@ -24,13 +24,13 @@ const SHRINK_ABOVE: usize = 64 * 1024;
 /// Reads requests off one connection, keeping what arrived beyond the current request (a
 /// pipelined next request) for the next call.
 pub(crate) struct RequestReader<'a> {
-    pub(super) stream: &'a TcpStream,
+    pub(super) transport: &'a Transport<'a>,
     pub(super) config: &'a ServerConfig,
     pub(super) activity: &'a Activity,
     buf: Vec<u8>,
     start: usize,
     end: usize,
-    /// The read timeout currently set on the socket, to skip redundant `setsockopt` calls.
+    /// The read timeout currently set, to skip redundant `setsockopt` calls.
     timeout: Option<Duration>,
     /// When the connection was accepted, until its first head has been read.
     accepted: Option<Instant>,
@@ -39,13 +39,13 @@ pub(crate) struct RequestReader<'a> {
 impl<'a> RequestReader<'a> {
     /// A reader for a connection accepted at `accepted`.
     pub fn new(
-        stream: &'a TcpStream,
+        transport: &'a Transport<'a>,
         config: &'a ServerConfig,
         activity: &'a Activity,
         accepted: Instant,
     ) -> Self {
         RequestReader {
-            stream,
+            transport,
             config,
             activity,
             buf: vec![0; INITIAL_BUFFER],
@@ -153,7 +153,7 @@ impl<'a> RequestReader<'a> {
         // A zero timeout means "block forever" to the socket API; never ask for that.
         let timeout = timeout.max(Duration::from_millis(1));
         if self.timeout != Some(timeout) {
-            self.stream.set_read_timeout(Some(timeout))?;
+            self.transport.set_read_timeout(Some(timeout))?;
             self.timeout = Some(timeout);
         }
         if self.end == self.buf.len() {
@@ -166,7 +166,7 @@ impl<'a> RequestReader<'a> {
             }
         }
         loop {
-            match (&*self.stream).read(&mut self.buf[self.end..]) {
+            match self.transport.read(&mut self.buf[self.end..]) {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                 Err(e) => return Err(e),
                 Ok(n) => {

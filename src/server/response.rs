@@ -222,6 +222,10 @@ fn send_file(
 ) -> io::Result<u64> {
     #[cfg(target_os = "linux")]
     {
+        if !sender.can_sendfile() {
+            sender.write_all_more(head)?;
+            return copy_file(sender, file, start, len);
+        }
         if len > 0 {
             sender.write_all_more(head)?;
         } else {
@@ -268,7 +272,8 @@ fn copy_file(
     let mut copied = 0;
     loop {
         let n = match file.read(&mut buf) {
-            Ok(0) => return Ok(copied),
+            // The head may still wait in the TLS buffer (an empty file, or one that shrank).
+            Ok(0) => return sender.flush().map(|()| copied),
             Ok(n) => n,
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),

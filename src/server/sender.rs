@@ -6,13 +6,17 @@
 //! between steps: no progress at all for `send_timeout`, and, after that grace, less than
 //! `send_min_rate` bytes per second over the whole response. Either ends the response with
 //! `TimedOut`, and the connection is closed.
+//!
+//! Over TLS a write only encrypts into rustls's buffer; every write method here returns once
+//! that buffer is on the wire too (`flush`), under the same limits, so that a response is
+//! never left half in memory while the connection waits for the next request.
 
 use std::fs::File;
-use std::io::{self, IoSlice, Write};
-use std::net::TcpStream;
+use std::io::{self, IoSlice};
 use std::time::{Duration, Instant};
 
 use super::activity::{Activity, Phase};
+use super::transport::Transport;
 
 /// The longest one write blocks before the limits are checked again. Well under `SEND_STALL`,
 /// so that a client reading slowly shows progress before it could count as stalled.
@@ -20,7 +24,7 @@ const STEP: Duration = Duration::from_millis(250);
 
 /// The write side of one connection.
 pub(crate) struct Sender<'a> {
-    stream: &'a TcpStream,
+    transport: &'a Transport<'a>,
     activity: &'a Activity,
     /// No progress for this long ends the response.
     timeout: Duration,
@@ -36,15 +40,15 @@ pub(crate) struct Sender<'a> {
 impl<'a> Sender<'a> {
     /// Sets the socket's write timeout to one step; fails only if the socket is unusable.
     pub fn new(
-        stream: &'a TcpStream,
+        transport: &'a Transport<'a>,
         activity: &'a Activity,
         timeout: Duration,
         min_rate: u64,
     ) -> io::Result<Sender<'a>> {
-        stream.set_write_timeout(Some(timeout.min(STEP)))?;
+        transport.tcp().set_write_timeout(Some(timeout.min(STEP)))?;
         let now = Instant::now();
         Ok(Sender {
-            stream,
+            transport,
             activity,
             timeout,
             min_rate,
@@ -81,31 +85,66 @@ impl<'a> Sender<'a> {
         self.sent
     }
 
+    /// Whether files can go straight from the page cache to the socket (`sendfile`): not
+    /// through TLS, which must encrypt them.
+    pub fn can_sendfile(&self) -> bool {
+        !self.transport.is_tls()
+    }
+
     /// Writes all of `buf`.
-    pub fn write_all(&mut self, mut buf: &[u8]) -> io::Result<()> {
+    pub fn write_all(&mut self, buf: &[u8]) -> io::Result<()> {
+        self.write_all_unflushed(buf)?;
+        self.flush()
+    }
+
+    fn write_all_unflushed(&mut self, mut buf: &[u8]) -> io::Result<()> {
         while !buf.is_empty() {
-            let n = self.step((&*self.stream).write(buf))?;
+            let n = self.step(self.transport.write(buf))?;
             buf = &buf[n..];
         }
         Ok(())
     }
 
+    /// Puts on the wire what TLS holds encrypted (nothing to do for plain HTTP).
+    pub fn flush(&mut self) -> io::Result<()> {
+        loop {
+            match self.transport.send_pending() {
+                Ok(None) => return Ok(()),
+                // Progress, but not of the response's own bytes: those were counted when
+                // TLS took them.
+                Ok(Some(n)) if n > 0 => {
+                    self.last_progress = Instant::now();
+                    self.activity.progress(n);
+                }
+                Ok(Some(_)) => return Err(io::ErrorKind::WriteZero.into()),
+                Err(e) => {
+                    self.step(Err(e))?;
+                }
+            }
+        }
+    }
+
     /// Writes all of `bufs` with vectored writes.
     pub fn write_all_vectored(&mut self, mut bufs: &mut [IoSlice<'_>]) -> io::Result<()> {
         while !bufs.is_empty() {
-            let n = self.step((&*self.stream).write_vectored(bufs))?;
+            let n = self.step(self.transport.write_vectored(bufs))?;
             IoSlice::advance_slices(&mut bufs, n);
         }
-        Ok(())
+        self.flush()
     }
 
     /// Writes all of `buf` telling the kernel more follows at once (`MSG_MORE`), so that a
-    /// head and the file after it share packets.
+    /// head and the file after it share packets; over TLS, left in the TLS buffer for the
+    /// next write to take along.
     #[cfg(target_os = "linux")]
     pub fn write_all_more(&mut self, mut buf: &[u8]) -> io::Result<()> {
         use rustix::net::SendFlags;
+        if self.transport.is_tls() {
+            return self.write_all_unflushed(buf);
+        }
         while !buf.is_empty() {
-            let sent = rustix::net::send(self.stream, buf, SendFlags::MORE).map_err(Into::into);
+            let sent =
+                rustix::net::send(self.transport.tcp(), buf, SendFlags::MORE).map_err(Into::into);
             let n = self.step(sent)?;
             buf = &buf[n..];
         }
@@ -113,11 +152,12 @@ impl<'a> Sender<'a> {
     }
 
     /// Sends up to `count` bytes of `file` from `*offset` with `sendfile(2)`, advancing
-    /// `offset`; returns how many went out (0 at the end of the file).
+    /// `offset`; returns how many went out (0 at the end of the file). Plain HTTP only (see
+    /// [`Sender::can_sendfile`]).
     #[cfg(target_os = "linux")]
     pub fn sendfile(&mut self, file: &File, offset: &mut u64, count: usize) -> io::Result<usize> {
         loop {
-            let sent = rustix::fs::sendfile(self.stream, file, Some(offset), count);
+            let sent = rustix::fs::sendfile(self.transport.tcp(), file, Some(offset), count);
             match sent {
                 Ok(0) => return Ok(0),
                 other => {

@@ -2,6 +2,7 @@
 //! `config.toml`, an example with `ServerConfig::default()`).
 
 use super::forwarded::TrustedProxies;
+use super::tls::TlsFiles;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -50,6 +51,11 @@ pub struct ServerConfig {
     /// The site's origin (`https://stocks.example`) whatever the request says, for a proxy
     /// that forwards nothing; `None` to take it from the request.
     pub public_origin: Option<String>,
+    /// HTTPS on the listening addresses instead of HTTP, with this certificate and key.
+    pub tls: Option<TlsFiles>,
+    /// With `tls`, also listen for plain HTTP on this port (same addresses) and redirect every
+    /// request to HTTPS.
+    pub http_redirect_port: Option<u16>,
     /// Pending connections the kernel queues for `accept` on each listener.
     pub listen_backlog: u32,
     /// Time a client has to send a whole request head: from the connection's start for its
@@ -96,6 +102,8 @@ impl Default for ServerConfig {
             max_connections_per_ip: 0,
             trusted_proxies: TrustedProxies::default(),
             public_origin: None,
+            tls: None,
+            http_redirect_port: None,
             listen_backlog: 1024,
             header_timeout: Duration::from_secs(10),
             idle_timeout: Duration::from_secs(60),

@@ -13,6 +13,7 @@ use super::live::{self, Caps, LiveSet};
 use super::response;
 use super::settings::ServerConfig;
 use super::static_files::StaticFiles;
+use super::tls::Tls;
 use crate::http::{Request, Response};
 
 /// State shared by the accept loops and every connection thread.
@@ -22,6 +23,8 @@ pub(crate) struct Shared {
     pub(crate) static_files: StaticFiles,
     /// Where each exchange is recorded.
     pub(crate) access_log: AccessLogger,
+    /// The certificate and TLS settings, with `tls_cert` and `tls_key`.
+    pub(crate) tls: Option<Tls>,
     pub(crate) shutting_down: AtomicBool,
     /// Ids for the live set, shared by all listeners.
     pub(crate) next_id: AtomicU64,
@@ -61,11 +64,13 @@ impl Shared {
         config: ServerConfig,
         static_files: StaticFiles,
         access_log: AccessLogger,
+        tls: Option<Tls>,
     ) -> Shared {
         Shared {
             config,
             static_files,
             access_log,
+            tls,
             shutting_down: AtomicBool::new(false),
             next_id: AtomicU64::new(0),
             live: Mutex::new(LiveSet::default()),

@@ -132,9 +132,11 @@ impl Site {
                 // Stored before the address is handed over, so that a test that has the
                 // address also finds the line in the log.
                 let addr = line
-                    .split("listening on http://")
+                    .split("listening on ")
                     .nth(1)
-                    .map(|rest| rest.trim().to_string());
+                    .and_then(|rest| rest.split("://").nth(1))
+                    .and_then(|rest| rest.split([',', ' ']).next())
+                    .map(|addr| addr.trim().to_string());
                 sink.lock().unwrap().push(line);
                 if let Some(addr) = addr {
                     let _ = tx.send(addr);
@@ -209,6 +211,11 @@ impl Site {
             }
             thread::sleep(Duration::from_millis(10));
         }
+    }
+
+    /// The process id, for signals.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// Sends SIGTERM.
@@ -361,26 +368,40 @@ impl Resp {
     }
 }
 
-/// A raw HTTP/1.1 client over one TCP connection.
+/// What a client speaks through: the socket, or TLS over it.
+pub trait Wire: Read + Write + Send {}
+impl<T: Read + Write + Send> Wire for T {}
+
+/// A raw HTTP/1.1 client over one TCP connection, in clear or through TLS.
 pub struct Client {
+    /// The socket, for its settings (timeouts, shutdown) whatever goes through it.
     pub stream: TcpStream,
+    io: Box<dyn Wire>,
     buf: Vec<u8>,
 }
 
 impl Client {
     pub fn connect(addr: SocketAddr) -> Client {
         let stream = TcpStream::connect(addr).expect("connect");
+        let io = Box::new(stream.try_clone().expect("clone the socket"));
+        Client::over(stream, io)
+    }
+
+    /// A client speaking through `io` (TLS, say) over `stream`.
+    pub fn over(stream: TcpStream, io: Box<dyn Wire>) -> Client {
         stream
             .set_read_timeout(Some(Duration::from_secs(15)))
             .unwrap();
         Client {
             stream,
+            io,
             buf: Vec::new(),
         }
     }
 
     pub fn send(&mut self, bytes: &[u8]) {
-        self.stream.write_all(bytes).expect("send");
+        self.io.write_all(bytes).expect("send");
+        self.io.flush().expect("send");
     }
 
     /// Sends one request and reads its response (no body for HEAD).
@@ -417,7 +438,7 @@ impl Client {
 
     fn fill(&mut self) -> usize {
         let mut chunk = [0u8; 65536];
-        match self.stream.read(&mut chunk) {
+        match self.io.read(&mut chunk) {
             Ok(n) => {
                 self.buf.extend_from_slice(&chunk[..n]);
                 n
@@ -524,7 +545,7 @@ impl Client {
                 return None;
             }
             self.stream.set_read_timeout(Some(left)).unwrap();
-            match self.stream.read(&mut b) {
+            match self.io.read(&mut b) {
                 Ok(0) => return Some(got),
                 Ok(n) => got.extend_from_slice(&b[..n]),
                 Err(e)
@@ -543,7 +564,7 @@ impl Client {
         self.stream.set_read_timeout(Some(limit)).unwrap();
         let mut b = [0u8; 1024];
         loop {
-            match self.stream.read(&mut b) {
+            match self.io.read(&mut b) {
                 Ok(0) => return true,
                 Ok(_) => continue,
                 Err(e)
