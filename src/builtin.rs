@@ -16,7 +16,15 @@ mod tests {
         let names = |files: Files| files.iter().map(|(n, _)| *n).collect::<Vec<_>>();
         assert!(names(STATIC).contains(&"css/site.css"));
         assert!(names(TEMPLATES).contains(&"base.html"));
-        assert_eq!(names(MIGRATIONS), ["0001_schema.sql", "0002_seed.sql"]);
+        assert_eq!(
+            names(MIGRATIONS),
+            [
+                "0001_schema.postgres.sql",
+                "0001_schema.sql",
+                "0002_seed.sql",
+                "0003_identities.postgres.sql"
+            ]
+        );
         let css = STATIC.iter().find(|(n, _)| *n == "css/site.css").unwrap().1;
         assert_eq!(css, std::fs::read("static/css/site.css").unwrap());
     }

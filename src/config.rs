@@ -13,7 +13,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 
 use crate::builtin;
-use crate::framework::Settings;
+use crate::framework::{Location, Settings};
 use crate::server::forwarded::TrustedProxies;
 use crate::server::{AccessLog, ServerConfig, TlsFiles, MAX_HEADERS_CEILING};
 
@@ -35,7 +35,7 @@ struct RawConfig {
     autoindex: bool,
     autoindex_stylesheet: String,
     templates_dir: PathBuf,
-    database: PathBuf,
+    database: String,
     migrations_dir: PathBuf,
     max_connections: i64,
     max_connections_per_ip: i64,
@@ -321,7 +321,7 @@ impl Config {
         };
         let framework = Settings {
             templates_dir: base.join(raw.templates_dir),
-            database: base.join(raw.database),
+            database: Location::parse(&raw.database, base),
             migrations_dir: base.join(raw.migrations_dir),
             page_cache: raw.page_cache,
             compression: raw.compression,
@@ -588,7 +588,10 @@ mod tests {
             c.server.static_dir,
             dir.path().canonicalize().unwrap().join("www")
         );
-        assert_eq!(c.framework.database, Path::new("/abs/x.db"));
+        assert_eq!(
+            c.framework.database,
+            Location::Sqlite(PathBuf::from("/abs/x.db"))
+        );
     }
 
     #[test]

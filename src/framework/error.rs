@@ -27,7 +27,7 @@ pub enum Error {
     /// 415: the body is not a form.
     UnsupportedMediaType(String),
     /// 500 (503 if the database was busy): a database failure.
-    Db(rusqlite::Error),
+    Db(crate::framework::SqlError),
     /// 500: a template failed to render.
     Template(tera::Error),
     /// 500: an I/O failure.
@@ -47,7 +47,7 @@ impl Error {
             Error::NotAcceptable(_) => 406,
             Error::Conflict(_) => 409,
             Error::UnsupportedMediaType(_) => 415,
-            Error::Db(e) if is_busy(e) => 503,
+            Error::Db(e) if e.is_busy() => 503,
             Error::Db(_) | Error::Template(_) | Error::Io(_) | Error::Internal(_) => 500,
         }
     }
@@ -63,7 +63,7 @@ impl Error {
             | Error::NotAcceptable(m)
             | Error::UnsupportedMediaType(m) => m,
             Error::MethodNotAllowed { .. } => "这个地址不接受这种请求方法。",
-            Error::Db(e) if is_busy(e) => "服务器正忙，请稍后再试。",
+            Error::Db(e) if e.is_busy() => "服务器正忙，请稍后再试。",
             Error::Db(_) | Error::Template(_) | Error::Io(_) | Error::Internal(_) => {
                 "服务器出了问题，已记录在日志中。"
             }
@@ -167,13 +167,6 @@ pub(crate) fn server_message(status: u16) -> &'static str {
     }
 }
 
-fn is_busy(e: &rusqlite::Error) -> bool {
-    matches!(
-        e.sqlite_error_code(),
-        Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
-    )
-}
-
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -197,8 +190,8 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-impl From<rusqlite::Error> for Error {
-    fn from(e: rusqlite::Error) -> Self {
+impl From<crate::framework::SqlError> for Error {
+    fn from(e: crate::framework::SqlError) -> Self {
         Error::Db(e)
     }
 }

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 pub use context::{Ctx, Params};
-pub use database::{Db, DbError, PooledConnection};
+pub use database::{Backend, Conn, Db, DbError, Location, Param, Row, SqlError};
 pub use error::Error;
 pub use form::Form;
 #[doc(hidden)]
@@ -44,8 +44,8 @@ const NO_ROUTE: &str = "没有这个页面。";
 pub struct Settings {
     /// Folder of the Tera templates.
     pub templates_dir: PathBuf,
-    /// The SQLite database file, created if missing.
-    pub database: PathBuf,
+    /// The database: a SQLite file (created if missing), or a PostgreSQL server's URL.
+    pub database: Location,
     /// Folder of the numbered `.sql` migrations, applied at start-up.
     pub migrations_dir: PathBuf,
     /// Whether rendered GET pages are kept until the database changes.
@@ -94,6 +94,7 @@ impl Framework {
             builtin_templates(settings.builtin_templates)?
         };
         let db = Db::open(&settings.database)?;
+        log::info!("database: {}", settings.database);
         let dir = &settings.migrations_dir;
         if dir.exists() || settings.builtin_migrations.is_empty() {
             db.migrate(dir)?;

@@ -23,7 +23,7 @@ fn conflict(_: &Ctx<'_>) -> Result<Response, Error> {
 
 fn broken_sql(cx: &Ctx<'_>) -> Result<Response, Error> {
     cx.db()?
-        .execute("INSERT INTO no_such_table VALUES (1)", [])?;
+        .execute("INSERT INTO no_such_table VALUES (1)", &[])?;
     Ok(Response::new(204))
 }
 
@@ -35,7 +35,7 @@ fn counted(cx: &Ctx<'_>) -> Result<Response, Error> {
     let render = RENDERS.fetch_add(1, Ordering::SeqCst);
     let n: i64 = cx
         .db()?
-        .query_row("SELECT count(*) FROM t", [], |r| r.get(0))?;
+        .query_row("SELECT count(*) FROM t", &[], |r| r.get(0))?;
     Ok(
         Response::html(200, format!("<p>{n} rows</p><!-- render {render} -->"))
             .with_header("X-Frame-Options", "DENY"),
@@ -52,7 +52,7 @@ fn rows(resp: &Response) -> String {
 }
 
 fn insert(cx: &Ctx<'_>) -> Result<Response, Error> {
-    cx.db()?.execute("INSERT INTO t VALUES (1)", [])?;
+    cx.db()?.execute("INSERT INTO t VALUES (1)", &[])?;
     Ok(Response::redirect(303, "/count.html"))
 }
 
@@ -103,7 +103,7 @@ const DEFS: &[RouteDef] = &[
 
 fn framework(page_cache: bool, error_template: Option<&str>) -> (tempfile::TempDir, Framework) {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&dir.path().join("t.db")).unwrap();
+    let db = Db::open(&Location::Sqlite(dir.path().join("t.db"))).unwrap();
     db.get()
         .unwrap()
         .execute_batch("CREATE TABLE t (x INTEGER)")

@@ -6,9 +6,7 @@ use std::cell::Cell;
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
-use rusqlite::Connection;
-
-use super::database::PooledConnection;
+use super::database::Conn;
 
 /// The phases of one request, added up as they happen (one thread per request).
 #[derive(Default)]
@@ -54,13 +52,13 @@ impl Timing {
 
 /// A pooled connection whose time in hand counts as the request's database time.
 pub struct TimedConnection<'a> {
-    conn: PooledConnection<'a>,
+    conn: Conn<'a>,
     since: Instant,
     timing: &'a Timing,
 }
 
 impl<'a> TimedConnection<'a> {
-    pub(crate) fn new(conn: PooledConnection<'a>, timing: &'a Timing, since: Instant) -> Self {
+    pub(crate) fn new(conn: Conn<'a>, timing: &'a Timing, since: Instant) -> Self {
         TimedConnection {
             conn,
             since,
@@ -69,15 +67,15 @@ impl<'a> TimedConnection<'a> {
     }
 }
 
-impl Deref for TimedConnection<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
+impl<'a> Deref for TimedConnection<'a> {
+    type Target = Conn<'a>;
+    fn deref(&self) -> &Conn<'a> {
         &self.conn
     }
 }
 
-impl DerefMut for TimedConnection<'_> {
-    fn deref_mut(&mut self) -> &mut Connection {
+impl<'a> DerefMut for TimedConnection<'a> {
+    fn deref_mut(&mut self) -> &mut Conn<'a> {
         &mut self.conn
     }
 }

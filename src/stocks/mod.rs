@@ -13,7 +13,7 @@ pub const MAX_NOTE_CHARS: usize = 200;
 /// Never cached, so that every probe reaches the database.
 #[route("/healthz")]
 fn healthz(cx: &Ctx) -> Result<Response, Error> {
-    let checked = cx.db().and_then(|db| queries::stock_count(&db));
+    let checked = cx.db().and_then(|mut db| queries::stock_count(&mut db));
     let resp = match checked {
         Ok(_) => Response::text(200, "ok\n"),
         Err(e) => {
@@ -33,7 +33,7 @@ fn home(cx: &Ctx) -> Result<Response, Error> {
 /// All stocks, each with a button to follow it, under the day's distribution of changes; also as JSON and CSV (`Accept`, `?format=`).
 #[route("/index.html")]
 fn index(cx: &Ctx) -> Result<Response, Error> {
-    let stocks = queries::all_stocks(&*cx.db()?)?;
+    let stocks = queries::all_stocks(&mut *cx.db()?)?;
     cx.rows_with("index.html", "stocks", stocks, |stocks, page| {
         page.insert("chart", &chart::distribution(stocks));
     })
@@ -42,7 +42,7 @@ fn index(cx: &Ctx) -> Result<Response, Error> {
 /// The personal centre: followed stocks with their notes, under a bar chart of their changes; also as JSON and CSV.
 #[route("/center.html")]
 fn center(cx: &Ctx) -> Result<Response, Error> {
-    let stocks = queries::followed(&*cx.db()?)?;
+    let stocks = queries::followed(&mut *cx.db()?)?;
     cx.rows_with("center.html", "stocks", stocks, |stocks, page| {
         page.insert("chart", &chart::bars(stocks));
     })
@@ -65,7 +65,7 @@ fn del(cx: &Ctx) -> Result<Response, Error> {
 /// The form that edits the note of a followed stock.
 #[route("/update/{code}.html")]
 fn edit_note(cx: &Ctx) -> Result<Response, Error> {
-    let stock = queries::followed_one(&*cx.db()?, cx.param("code")?)?;
+    let stock = queries::followed_one(&mut *cx.db()?, cx.param("code")?)?;
     let mut context = tera::Context::new();
     context.insert("stock", &stock);
     context.insert("max_note_chars", &MAX_NOTE_CHARS);
@@ -84,6 +84,6 @@ fn save_note(cx: &Ctx) -> Result<Response, Error> {
             "备注最多 {MAX_NOTE_CHARS} 个字符。"
         )));
     }
-    queries::set_note(&*cx.db()?, cx.param("code")?, note)?;
+    queries::set_note(&mut *cx.db()?, cx.param("code")?, note)?;
     Ok(Response::redirect(303, "/center.html"))
 }

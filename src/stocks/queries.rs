@@ -1,9 +1,9 @@
-//! Every SQL statement of the stock site, parameterised, in one place.
+//! Every SQL statement of the stock site, parameterised, in one place: the SQL both SQLite
+//! and PostgreSQL speak, through the framework's backend-neutral [`Conn`].
 
-use rusqlite::{params, Connection, OptionalExtension, Row, TransactionBehavior};
 use serde::Serialize;
 
-use crate::framework::Error;
+use crate::framework::{Conn, Error, Row, SqlError};
 
 /// One stock as the pages show it, numbers already formatted.
 #[derive(Debug, Serialize)]
@@ -36,7 +36,7 @@ pub struct Stock {
 const COLUMNS: &str =
     "info.code, info.short, info.chg, info.turnover, info.price, info.highs, info.time";
 
-fn stock(row: &Row<'_>, note: String, followed: bool) -> rusqlite::Result<Stock> {
+fn stock(row: &Row<'_>, note: String, followed: bool) -> Result<Stock, SqlError> {
     let chg: f64 = row.get(2)?;
     Ok(Stock {
         code: row.get(0)?,
@@ -70,43 +70,40 @@ pub fn two_decimals(value: f64, suffix: &str) -> String {
 }
 
 /// How many stocks there are: the health check's query.
-pub fn stock_count(conn: &Connection) -> Result<i64, Error> {
-    Ok(conn.query_row("SELECT count(*) FROM info", [], |row| row.get(0))?)
+pub fn stock_count(conn: &mut Conn<'_>) -> Result<i64, Error> {
+    Ok(conn.query_row("SELECT count(*) FROM info", &[], |row| row.get(0))?)
 }
 
 /// Every stock, in list order, each saying whether it is followed.
-pub fn all_stocks(conn: &Connection) -> Result<Vec<Stock>, Error> {
-    let mut stmt = conn.prepare_cached(&format!(
+pub fn all_stocks(conn: &mut Conn<'_>) -> Result<Vec<Stock>, Error> {
+    let sql = format!(
         "SELECT {COLUMNS}, focus.id IS NOT NULL FROM info \
          LEFT JOIN focus ON focus.info_id = info.id ORDER BY info.id"
-    ))?;
-    let rows = stmt.query_map([], |r| stock(r, String::new(), r.get(7)?))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    );
+    Ok(conn.query_map(&sql, &[], |r| stock(r, String::new(), r.get(7)?))?)
 }
 
 /// The followed stocks with their notes, in the order they were followed.
-pub fn followed(conn: &Connection) -> Result<Vec<Stock>, Error> {
-    let mut stmt = conn.prepare_cached(&format!(
+pub fn followed(conn: &mut Conn<'_>) -> Result<Vec<Stock>, Error> {
+    let sql = format!(
         "SELECT {COLUMNS}, focus.note_info FROM focus JOIN info ON info.id = focus.info_id \
          ORDER BY focus.id"
-    ))?;
-    let rows = stmt.query_map([], |r| stock(r, r.get(7)?, true))?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    );
+    Ok(conn.query_map(&sql, &[], |r| stock(r, r.get(7)?, true))?)
 }
 
 /// One followed stock with its note; 404 if the code is unknown or not followed.
-pub fn followed_one(conn: &Connection, code: &str) -> Result<Stock, Error> {
-    let mut stmt = conn.prepare_cached(&format!(
+pub fn followed_one(conn: &mut Conn<'_>, code: &str) -> Result<Stock, Error> {
+    let sql = format!(
         "SELECT {COLUMNS}, focus.note_info FROM focus JOIN info ON info.id = focus.info_id \
          WHERE info.code = ?1"
-    ))?;
-    stmt.query_row([code], |r| stock(r, r.get(7)?, true))
-        .optional()?
+    );
+    conn.query_opt(&sql, &[code.into()], |r| stock(r, r.get(7)?, true))?
         .ok_or_else(|| not_followed(code))
 }
 
 /// Follows `code`: 404 if unknown, 409 if already followed.
-pub fn follow(conn: &mut Connection, code: &str) -> Result<(), Error> {
+pub fn follow(conn: &mut Conn<'_>, code: &str) -> Result<(), Error> {
     change_focus(
         conn,
         code,
@@ -116,7 +113,7 @@ pub fn follow(conn: &mut Connection, code: &str) -> Result<(), Error> {
 }
 
 /// Unfollows `code`: 404 if unknown, 409 if not followed.
-pub fn unfollow(conn: &mut Connection, code: &str) -> Result<(), Error> {
+pub fn unfollow(conn: &mut Conn<'_>, code: &str) -> Result<(), Error> {
     change_focus(conn, code, "DELETE FROM focus WHERE info_id = ?1", || {
         Error::Conflict(format!("股票 {code} 还没有关注。"))
     })
@@ -125,40 +122,37 @@ pub fn unfollow(conn: &mut Connection, code: &str) -> Result<(), Error> {
 /// Runs `sql` with the id of stock `code` as `?1` in a write transaction: 404 if the code is
 /// unknown, `unchanged()` if the statement changed no row.
 fn change_focus(
-    conn: &mut Connection,
+    conn: &mut Conn<'_>,
     code: &str,
     sql: &str,
     unchanged: impl FnOnce() -> Error,
 ) -> Result<(), Error> {
-    // IMMEDIATE takes the write lock up front, so concurrent writers queue on the busy
-    // timeout instead of failing when a read lock cannot be upgraded.
-    let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-    let id = stock_id(&tx, code)?;
-    if tx.prepare_cached(sql)?.execute([id])? == 0 {
-        return Err(unchanged());
-    }
-    tx.commit()?;
-    Ok(())
+    conn.transaction(|tx| {
+        let id = stock_id(tx, code)?;
+        if tx.execute(sql, &[id.into()])? == 0 {
+            return Err(unchanged());
+        }
+        Ok(())
+    })
 }
 
 /// Saves the note of a followed stock: 404 if unknown or not followed.
-pub fn set_note(conn: &Connection, code: &str, note: &str) -> Result<(), Error> {
-    let updated = conn
-        .prepare_cached(
-            "UPDATE focus SET note_info = ?2 WHERE info_id = (SELECT id FROM info WHERE code = ?1)",
-        )?
-        .execute(params![code, note])?;
+pub fn set_note(conn: &mut Conn<'_>, code: &str, note: &str) -> Result<(), Error> {
+    let updated = conn.execute(
+        "UPDATE focus SET note_info = ?2 WHERE info_id = (SELECT id FROM info WHERE code = ?1)",
+        &[code.into(), note.into()],
+    )?;
     if updated == 0 {
         return Err(not_followed(code));
     }
     Ok(())
 }
 
-fn stock_id(conn: &Connection, code: &str) -> Result<i64, Error> {
-    conn.prepare_cached("SELECT id FROM info WHERE code = ?1")?
-        .query_row([code], |r| r.get(0))
-        .optional()?
-        .ok_or_else(|| Error::NotFound(format!("没有代码为 {code} 的股票。")))
+fn stock_id(conn: &mut Conn<'_>, code: &str) -> Result<i64, Error> {
+    conn.query_opt("SELECT id FROM info WHERE code = ?1", &[code.into()], |r| {
+        r.get(0)
+    })?
+    .ok_or_else(|| Error::NotFound(format!("没有代码为 {code} 的股票。")))
 }
 
 fn not_followed(code: &str) -> Error {

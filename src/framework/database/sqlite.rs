@@ -1,13 +1,16 @@
-//! SQLite access for handlers: a small pool of configured connections, the migration runner,
-//! and a cheap "has anything changed?" probe for the page cache.
+//! SQLite, the embedded default: a small pool of configured connections to one file in WAL
+//! mode, the migration runner (the version kept in `PRAGMA user_version`), and a cheap "has
+//! anything changed?" probe for the page cache.
 
-use std::fmt;
-use std::ops::{Deref, DerefMut};
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
 
-use rusqlite::{Connection, OpenFlags};
+use rusqlite::types::{ToSqlOutput, Value, ValueRef};
+use rusqlite::{Connection, OpenFlags, ToSql};
+
+use super::migrations::Migration;
+use super::sql::{DbError, Param, Row, SqlError};
 
 /// Connections kept open between requests; more may be opened under load and are closed when
 /// returned to a full pool.
@@ -15,20 +18,8 @@ const MAX_IDLE: usize = 16;
 /// How long a writer waits for another writer before giving up with "busy".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// A database that cannot be opened or migrated; the message names the file at fault.
-#[derive(Debug)]
-pub struct DbError(pub String);
-
-impl fmt::Display for DbError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for DbError {}
-
 /// A pool of connections to one SQLite file.
-pub struct Db {
+pub struct SqliteDb {
     path: PathBuf,
     idle: Mutex<Vec<Connection>>,
     /// A connection that never writes, so that its `PRAGMA data_version` changes on every commit
@@ -36,9 +27,9 @@ pub struct Db {
     watcher: Mutex<Connection>,
 }
 
-impl Db {
+impl SqliteDb {
     /// Opens (creating if needed) the database at `path` in WAL mode.
-    pub fn open(path: &Path) -> Result<Db, DbError> {
+    pub fn open(path: &Path) -> Result<SqliteDb, DbError> {
         let fail = |e: rusqlite::Error| DbError(format!("database {}: {e}", path.display()));
         let first = open_connection(path).map_err(fail)?;
         // WAL lets readers go on while one writer commits; the mode is stored in the file.
@@ -52,7 +43,7 @@ impl Db {
             );
         }
         let watcher = open_connection(path).map_err(fail)?;
-        Ok(Db {
+        Ok(SqliteDb {
             path: path.to_path_buf(),
             idle: Mutex::new(vec![first]),
             watcher: Mutex::new(watcher),
@@ -60,13 +51,13 @@ impl Db {
     }
 
     /// A connection from the pool (or a new one); it goes back to the pool when dropped.
-    pub fn get(&self) -> Result<PooledConnection<'_>, rusqlite::Error> {
+    pub fn get(&self) -> Result<SqliteConn<'_>, rusqlite::Error> {
         let reused = self.lock_idle().pop();
         let conn = match reused {
             Some(c) => c,
             None => open_connection(&self.path)?,
         };
-        Ok(PooledConnection {
+        Ok(SqliteConn {
             db: self,
             conn: Some(conn),
         })
@@ -81,34 +72,13 @@ impl Db {
         stmt.query_row([], |r| r.get(0))
     }
 
-    /// Applies the numbered `.sql` files of `dir` (`0001_schema.sql`, ...) that are newer than
-    /// `PRAGMA user_version`, in order, each in its own transaction together with the new
-    /// `user_version`. A failing file is rolled back and named in the error. Returns the names
-    /// of the files applied.
-    pub fn migrate(&self, dir: &Path) -> Result<Vec<String>, DbError> {
-        self.apply(read_migrations(dir)?)
-    }
-
-    /// As `migrate`, with the migrations given as (file name, SQL) pairs: the ones compiled
-    /// into a binary.
-    pub fn migrate_builtin(&self, files: &[(&str, &[u8])]) -> Result<Vec<String>, DbError> {
-        let mut found = Vec::new();
-        for (name, bytes) in files {
-            let sql = std::str::from_utf8(bytes)
-                .map_err(|e| DbError(format!("built-in migration {name}: {e}")))?;
-            found.push(Migration {
-                number: number_of(name)?,
-                name: format!("{name} (built in)"),
-                sql: sql.to_string(),
-            });
-        }
-        self.apply(in_order(found)?)
-    }
-
-    fn apply(&self, migrations: Vec<Migration>) -> Result<Vec<String>, DbError> {
-        let mut conn = self
+    /// Applies the migrations newer than `PRAGMA user_version`, each in its own transaction
+    /// together with the new `user_version`.
+    pub(super) fn apply(&self, migrations: Vec<Migration>) -> Result<Vec<String>, DbError> {
+        let mut pooled = self
             .get()
             .map_err(|e| DbError(format!("database {}: {e}", self.path.display())))?;
+        let conn = pooled.connection();
         let current: i64 = conn
             .query_row("PRAGMA user_version", [], |r| r.get(0))
             .map_err(|e| DbError(format!("database {}: {e}", self.path.display())))?;
@@ -135,13 +105,14 @@ impl Db {
     /// in use stay open, and a checkpoint they block is reported.
     pub fn close(&self) -> Result<(), DbError> {
         let fail = |e: rusqlite::Error| DbError(format!("database {}: {e}", self.path.display()));
-        let conn = self.get().map_err(fail)?;
-        let (busy, frames, copied): (i64, i64, i64) = conn
+        let mut pooled = self.get().map_err(fail)?;
+        let (busy, frames, copied): (i64, i64, i64) = pooled
+            .connection()
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?))
             })
             .map_err(fail)?;
-        drop(conn);
+        drop(pooled);
         self.lock_idle().clear();
         if busy != 0 {
             return Err(DbError(format!(
@@ -171,87 +142,56 @@ fn open_connection(path: &Path) -> Result<Connection, rusqlite::Error> {
     Ok(conn)
 }
 
-/// One numbered migration.
-struct Migration {
-    number: i64,
-    name: String,
-    sql: String,
-}
-
-/// The `.sql` files of `dir`, read, in order.
-fn read_migrations(dir: &Path) -> Result<Vec<Migration>, DbError> {
-    let entries = std::fs::read_dir(dir)
-        .map_err(|e| DbError(format!("migrations folder {}: {e}", dir.display())))?;
-    let mut found = Vec::new();
-    for entry in entries {
-        let path = entry
-            .map_err(|e| DbError(format!("migrations folder {}: {e}", dir.display())))?
-            .path();
-        let Some(file_name) = path.file_name().and_then(|n| n.to_str()) else {
-            continue;
-        };
-        if !file_name.ends_with(".sql") {
-            continue;
-        }
-        let name = path.display().to_string();
-        let number = number_of(file_name).map_err(|_| {
-            DbError(format!(
-                "migration {name}: name must start with its number, as in 0001_schema.sql"
-            ))
-        })?;
-        let sql = std::fs::read_to_string(&path)
-            .map_err(|e| DbError(format!("migration {name}: {e}")))?;
-        found.push(Migration { number, name, sql });
-    }
-    in_order(found)
-}
-
-/// The number a migration's file name starts with.
-fn number_of(name: &str) -> Result<i64, DbError> {
-    let digits: String = name.chars().take_while(char::is_ascii_digit).collect();
-    digits.parse::<i64>().map_err(|_| {
-        DbError(format!(
-            "migration {name}: name must start with its number, as in 0001_schema.sql"
-        ))
-    })
-}
-
-/// Sorted by number; two with one number refuse to start.
-fn in_order(mut found: Vec<Migration>) -> Result<Vec<Migration>, DbError> {
-    found.sort_by_key(|m| m.number);
-    if let Some(pair) = found.windows(2).find(|w| w[0].number == w[1].number) {
-        return Err(DbError(format!(
-            "migrations {} and {} have the same number",
-            pair[0].name, pair[1].name
-        )));
-    }
-    Ok(found)
-}
-
-/// A pooled connection; derefs to `rusqlite::Connection`.
-pub struct PooledConnection<'a> {
-    db: &'a Db,
+/// A pooled SQLite connection.
+pub struct SqliteConn<'a> {
+    db: &'a SqliteDb,
     conn: Option<Connection>,
 }
 
-impl Deref for PooledConnection<'_> {
-    type Target = Connection;
-    fn deref(&self) -> &Connection {
-        self.conn
-            .as_ref()
-            .expect("a pooled connection is present until dropped")
-    }
-}
-
-impl DerefMut for PooledConnection<'_> {
-    fn deref_mut(&mut self) -> &mut Connection {
+impl SqliteConn<'_> {
+    /// The rusqlite connection itself.
+    pub fn connection(&mut self) -> &mut Connection {
         self.conn
             .as_mut()
             .expect("a pooled connection is present until dropped")
     }
+
+    pub(super) fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, SqlError> {
+        let mut stmt = self.connection().prepare_cached(sql)?;
+        Ok(stmt.execute(rusqlite::params_from_iter(params))? as u64)
+    }
+
+    pub(super) fn execute_batch(&mut self, sql: &str) -> Result<(), rusqlite::Error> {
+        self.connection().execute_batch(sql)
+    }
+
+    pub(super) fn query_map<T>(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        mut map: impl FnMut(&Row<'_>) -> Result<T, SqlError>,
+    ) -> Result<Vec<T>, SqlError> {
+        // Cached: parsing a statement costs more than running it, on the page's hot path.
+        let mut stmt = self.connection().prepare_cached(sql)?;
+        let mut rows = stmt.query(rusqlite::params_from_iter(params))?;
+        let mut out = Vec::new();
+        while let Some(row) = rows.next()? {
+            out.push(map(&Row::Sqlite(row))?);
+        }
+        Ok(out)
+    }
 }
 
-impl Drop for PooledConnection<'_> {
+impl ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(match self {
+            Param::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
+            Param::Int(n) => ToSqlOutput::Owned(Value::Integer(*n)),
+        })
+    }
+}
+
+impl Drop for SqliteConn<'_> {
     fn drop(&mut self) {
         let Some(conn) = self.conn.take() else {
             return;
@@ -269,6 +209,7 @@ impl Drop for PooledConnection<'_> {
 
 #[cfg(test)]
 mod tests {
+    use super::super::{Db, Location};
     use super::*;
     use std::fs;
 
@@ -279,7 +220,7 @@ mod tests {
         for (name, sql) in files {
             fs::write(mig.join(name), sql).unwrap();
         }
-        let db = Db::open(&dir.path().join("t.db")).unwrap();
+        let db = Db::open(&Location::Sqlite(dir.path().join("t.db"))).unwrap();
         (dir, db)
     }
 
@@ -296,7 +237,7 @@ mod tests {
         let n: i64 = db
             .get()
             .unwrap()
-            .query_row("SELECT count(*) FROM t", [], |r| r.get(0))
+            .query_row("SELECT count(*) FROM t", &[], |r| r.get(0))
             .unwrap();
         assert_eq!(n, 1);
     }
@@ -312,15 +253,15 @@ mod tests {
         ]);
         let err = db.migrate(&dir.path().join("migrations")).unwrap_err().0;
         assert!(err.contains("0002_bad.sql"), "{err}");
-        let conn = db.get().unwrap();
+        let mut conn = db.get().unwrap();
         let version: i64 = conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .query_row("PRAGMA user_version", &[], |r| r.get(0))
             .unwrap();
         assert_eq!(version, 1);
         let u: i64 = conn
             .query_row(
-                "SELECT count(*) FROM sqlite_master WHERE name = 'u'",
-                [],
+                "SELECT count(*) FROM sqlite_master WHERE name = ?1",
+                &["u".into()],
                 |r| r.get(0),
             )
             .unwrap();
@@ -334,7 +275,7 @@ mod tests {
         let before = db.data_version().unwrap();
         db.get()
             .unwrap()
-            .execute("INSERT INTO t VALUES (1)", [])
+            .execute("INSERT INTO t VALUES (?1)", &[1.into()])
             .unwrap();
         let after = db.data_version().unwrap();
         assert_ne!(before, after);

@@ -1,0 +1,201 @@
+//! The database for handlers, SQLite (the embedded default) or PostgreSQL (when several
+//! machines serve one site), behind one small backend-neutral layer: a pool of connections,
+//! queries with numbered parameters (`?1`), typed columns, transactions, the numbered
+//! migrations, and a version number that moves on every write by anyone, for the page cache.
+//!
+//! Handlers write their SQL once, in the dialect both backends share; where the dialects
+//! differ (a schema), a migration has a per-backend file (`0001_schema.postgres.sql`).
+
+mod migrations;
+mod postgres;
+mod sql;
+mod sqlite;
+
+use std::path::Path;
+
+pub use self::postgres::PgConn;
+pub use self::sqlite::SqliteConn;
+use migrations::Migration;
+pub use sql::{Backend, Column, DbError, Location, Param, Row, SqlError};
+
+/// The database: a pool of connections to it.
+pub enum Db {
+    /// A SQLite file.
+    Sqlite(sqlite::SqliteDb),
+    /// A PostgreSQL server (boxed: its pool's books are larger than SQLite's).
+    Postgres(Box<postgres::PgDb>),
+}
+
+impl Db {
+    /// Opens the database at `location`: a SQLite file (created if missing, WAL mode), or a
+    /// first connection to the PostgreSQL server, which must answer.
+    pub fn open(location: &Location) -> Result<Db, DbError> {
+        match location {
+            Location::Sqlite(path) => sqlite::SqliteDb::open(path).map(Db::Sqlite),
+            Location::Postgres(url) => {
+                postgres::PgDb::open(url).map(|db| Db::Postgres(Box::new(db)))
+            }
+        }
+    }
+
+    /// Which backend this is.
+    pub fn backend(&self) -> Backend {
+        match self {
+            Db::Sqlite(_) => Backend::Sqlite,
+            Db::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// A connection from the pool; it goes back when dropped.
+    pub fn get(&self) -> Result<Conn<'_>, SqlError> {
+        match self {
+            Db::Sqlite(db) => Ok(Conn::Sqlite(db.get()?)),
+            Db::Postgres(db) => Ok(Conn::Postgres(db.get()?)),
+        }
+    }
+
+    /// A number that changes whenever anyone commits a write, from this process or another:
+    /// SQLite's `PRAGMA data_version`, or on PostgreSQL a row every write's trigger bumps.
+    pub fn data_version(&self) -> Result<i64, SqlError> {
+        match self {
+            Db::Sqlite(db) => Ok(db.data_version()?),
+            Db::Postgres(db) => db.data_version(),
+        }
+    }
+
+    /// Applies the numbered `.sql` files of `dir` (`0001_schema.sql`, ...) this database has
+    /// not had yet, in order, each in its own transaction together with the new version. For
+    /// each number the file for this backend (`0001_schema.postgres.sql`) wins over the plain
+    /// one. A failing file is rolled back and named in the error. Returns the names applied.
+    pub fn migrate(&self, dir: &Path) -> Result<Vec<String>, DbError> {
+        self.apply(migrations::for_backend(
+            migrations::read_dir(dir)?,
+            self.backend(),
+        )?)
+    }
+
+    /// As `migrate`, with the migrations given as (file name, SQL) pairs: the ones compiled
+    /// into a binary.
+    pub fn migrate_builtin(&self, files: &[(&str, &[u8])]) -> Result<Vec<String>, DbError> {
+        self.apply(migrations::for_backend(
+            migrations::builtin(files)?,
+            self.backend(),
+        )?)
+    }
+
+    fn apply(&self, todo: Vec<Migration>) -> Result<Vec<String>, DbError> {
+        match self {
+            Db::Sqlite(db) => db.apply(todo),
+            Db::Postgres(db) => db.apply(todo),
+        }
+    }
+
+    /// Leaves the database tidy after the server has stopped (SQLite: the WAL checkpointed
+    /// into the main file) and closes the idle connections.
+    pub fn close(&self) -> Result<(), DbError> {
+        match self {
+            Db::Sqlite(db) => db.close(),
+            Db::Postgres(db) => {
+                db.close();
+                Ok(())
+            }
+        }
+    }
+}
+
+/// A pooled connection, SQLite or PostgreSQL, with the few calls handlers need. SQL is
+/// written with numbered parameters, `?1`, `?2`, as SQLite spells them; on PostgreSQL they
+/// become `$1`, `$2`, and each statement is prepared once per connection.
+pub enum Conn<'a> {
+    /// To SQLite.
+    Sqlite(SqliteConn<'a>),
+    /// To PostgreSQL.
+    Postgres(PgConn<'a>),
+}
+
+impl Conn<'_> {
+    /// Runs one statement; returns how many rows it changed.
+    pub fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, SqlError> {
+        match self {
+            Conn::Sqlite(c) => c.execute(sql, params),
+            Conn::Postgres(c) => c.execute(sql, params),
+        }
+    }
+
+    /// Runs several statements with no parameters (a schema, a migration).
+    pub fn execute_batch(&mut self, sql: &str) -> Result<(), SqlError> {
+        match self {
+            Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            Conn::Postgres(c) => c.execute_batch(sql),
+        }
+    }
+
+    /// Every row of a query, each made into a `T` by `map`.
+    pub fn query_map<T>(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        map: impl FnMut(&Row<'_>) -> Result<T, SqlError>,
+    ) -> Result<Vec<T>, SqlError> {
+        match self {
+            Conn::Sqlite(c) => c.query_map(sql, params, map),
+            Conn::Postgres(c) => c.query_map(sql, params, map),
+        }
+    }
+
+    /// The first row of a query, or `None`.
+    pub fn query_opt<T>(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        map: impl FnOnce(&Row<'_>) -> Result<T, SqlError>,
+    ) -> Result<Option<T>, SqlError> {
+        let mut map = Some(map);
+        let mut rows = self.query_map(sql, params, |row| match map.take() {
+            Some(f) => f(row).map(Some),
+            None => Ok(None),
+        })?;
+        Ok(if rows.is_empty() {
+            None
+        } else {
+            rows.swap_remove(0)
+        })
+    }
+
+    /// The first row of a query; [`SqlError::NoRow`] if there is none.
+    pub fn query_row<T>(
+        &mut self,
+        sql: &str,
+        params: &[Param<'_>],
+        map: impl FnOnce(&Row<'_>) -> Result<T, SqlError>,
+    ) -> Result<T, SqlError> {
+        self.query_opt(sql, params, map)?.ok_or(SqlError::NoRow)
+    }
+
+    /// Runs `work` in a transaction that takes the write lock up front (SQLite's `BEGIN
+    /// IMMEDIATE`, so that concurrent writers queue instead of failing on a lock upgrade):
+    /// committed if `work` succeeds, rolled back if it fails. A connection a panic leaves in
+    /// a transaction is not given back to the pool.
+    pub fn transaction<T, E: From<SqlError>>(
+        &mut self,
+        work: impl FnOnce(&mut Self) -> Result<T, E>,
+    ) -> Result<T, E> {
+        let begin = match self {
+            Conn::Sqlite(_) => "BEGIN IMMEDIATE",
+            Conn::Postgres(_) => "BEGIN",
+        };
+        self.execute_batch(begin)?;
+        match work(self) {
+            Ok(value) => {
+                self.execute_batch("COMMIT")?;
+                Ok(value)
+            }
+            Err(e) => {
+                if let Err(rollback) = self.execute_batch("ROLLBACK") {
+                    log::error!("rolling back: {rollback}");
+                }
+                Err(e)
+            }
+        }
+    }
+}
