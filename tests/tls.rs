@@ -248,9 +248,11 @@ fn http_redirect_port_sends_everything_to_https() {
     )
     .expect("server starts");
     let port = site.addr.port();
-    assert!(site
-        .log()
-        .contains(&format!("redirecting to https on port {port}")));
+    // Logged after the HTTPS listener's line, which is all `start_in` waits for.
+    assert!(site.wait_for_log(
+        &format!("redirecting to https on port {port}"),
+        Duration::from_secs(5)
+    ));
     let plain = std::net::SocketAddr::new(site.addr.ip(), redirect);
     // The client's Host is `test` (no port): the same name, the HTTPS port.
     let get = Client::connect(plain).exchange("GET", "/stock?q=1", &[], b"");
