@@ -59,7 +59,12 @@ impl<'a> Ctx<'a> {
     /// with the rows as `name` (HTML), `{"name": rows}` (JSON), or the rows as CSV, streamed,
     /// with `name.csv` as the file name. Each row serializes to a map of fields. `Vary: Accept`
     /// tells caches the answer depends on it; a client that accepts none of them gets 406.
-    pub fn rows<T>(&self, template: &str, name: &str, rows: Vec<T>) -> Result<Response, Error>
+    pub fn rows<T>(
+        &self,
+        template: &str,
+        name: &'static str,
+        rows: Vec<T>,
+    ) -> Result<Response, Error>
     where
         T: Serialize + Send + 'static,
     {
@@ -71,7 +76,7 @@ impl<'a> Ctx<'a> {
     pub fn rows_with<T>(
         &self,
         template: &str,
-        name: &str,
+        name: &'static str,
         rows: Vec<T>,
         extra: impl FnOnce(&[T], &mut tera::Context),
     ) -> Result<Response, Error>

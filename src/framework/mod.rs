@@ -116,7 +116,7 @@ impl Framework {
     pub fn new(router: Router, tera: tera::Tera, db: Db, page_cache: bool) -> Framework {
         Framework {
             router,
-            templates: Templates::Fixed(tera),
+            templates: Templates::Fixed(Box::new(tera)),
             db,
             pages: page_cache.then(|| PageCache::new(true)),
             server_timing: true,
@@ -132,7 +132,7 @@ impl Framework {
         self.dev = true;
         self.pages = None;
         self.templates = match (templates_dir, self.templates) {
-            (Some(dir), Templates::Fixed(tera)) => Templates::watched(dir, tera),
+            (Some(dir), Templates::Fixed(tera)) => Templates::watched(dir, *tera),
             (_, same) => same,
         };
         self
@@ -255,14 +255,40 @@ fn dir_if_exists(dir: &Path) -> Option<&Path> {
     dir.is_dir().then_some(dir)
 }
 
-/// Loads every `*.html` under `dir`, compiled once; autoescaping is on for them.
+/// Loads every `*.html` under `dir` (named by their path below it, with `/`), compiled once;
+/// autoescaping is on for them.
 pub fn load_templates(dir: &Path) -> Result<tera::Tera, String> {
     if !dir.is_dir() {
         return Err(format!("templates folder {} does not exist", dir.display()));
     }
-    let glob = format!("{}/**/*.html", dir.display());
-    tera::Tera::new(&glob)
-        .map_err(|e| format!("templates in {}: {}", dir.display(), Error::Template(e)))
+    let mut files = Vec::new();
+    html_files(dir, dir, &mut files).map_err(|e| format!("templates in {}: {e}", dir.display()))?;
+    let mut tera = tera::Tera::default();
+    tera.add_raw_templates(files)
+        .map_err(|e| format!("templates in {}: {}", dir.display(), Error::Template(e)))?;
+    Ok(tera)
+}
+
+/// Every `*.html` file under `dir`, as (name relative to `base` with `/`, text).
+fn html_files(base: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            html_files(base, &path, out)?;
+        } else if path.extension().is_some_and(|e| e == "html") {
+            let name = path
+                .strip_prefix(base)
+                .unwrap_or(&path)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+            out.push((name, text));
+        }
+    }
+    Ok(())
 }
 
 /// Templates given as (name, bytes), compiled once; autoescaping is on for `*.html`.

@@ -10,8 +10,8 @@ use std::sync::{Arc, RwLock};
 
 /// The templates of a running framework.
 pub(crate) enum Templates {
-    /// Compiled at start-up, never reloaded.
-    Fixed(tera::Tera),
+    /// Compiled at start-up, never reloaded (boxed: Tera 2 is a large struct).
+    Fixed(Box<tera::Tera>),
     /// Compiled again when the files in `dir` change (dev mode).
     Watched(Watched),
 }
