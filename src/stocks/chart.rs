@@ -31,10 +31,13 @@ pub struct Band {
     pub count: usize,
     /// `up`, `down` or `flat`: the bar's colour.
     pub trend: &'static str,
-    /// The bar's left edge, its width, its top and its height.
+    /// The bar's left edge.
     pub x: f64,
+    /// The bar's width.
     pub width: f64,
+    /// The bar's top.
     pub y: f64,
+    /// The bar's height.
     pub height: f64,
     /// Horizontal centre, for the labels.
     pub mid: f64,
@@ -43,9 +46,11 @@ pub struct Band {
 /// The home page's chart: the bands and the sentence that says the same in words.
 #[derive(Debug, Serialize)]
 pub struct Distribution {
+    /// The nine bands, from 跌停 to 涨停.
     pub bands: Vec<Band>,
-    /// The SVG's user-space size.
+    /// The SVG's user-space width.
     pub width: f64,
+    /// The SVG's user-space height.
     pub height: f64,
     /// Where the bars stand, and where the band names go.
     pub baseline: f64,
@@ -125,20 +130,26 @@ pub struct Bar {
     pub value: String,
     /// `up`, `down` or `flat`.
     pub trend: &'static str,
-    /// The bar's left edge and width, and the row's top.
+    /// The bar's left edge.
     pub x: f64,
+    /// The bar's width.
     pub width: f64,
+    /// The row's top.
     pub y: f64,
-    /// Where the value's text starts, and which way it runs (`start`, `end`).
+    /// Where the value's text starts.
     pub text_x: f64,
+    /// Which way the value's text runs from there (`start`, `end`).
     pub anchor: &'static str,
 }
 
 /// The personal centre's chart: a bar per followed stock around a zero line.
 #[derive(Debug, Serialize)]
 pub struct Bars {
+    /// One bar per followed stock, in the table's order.
     pub bars: Vec<Bar>,
+    /// The SVG's user-space width.
     pub width: f64,
+    /// The SVG's user-space height.
     pub height: f64,
     /// The zero line's x.
     pub zero: f64,

@@ -1,6 +1,6 @@
 //! The stock picker (选股系统): every page of the site, each handler declared with its path.
 
-mod chart;
+pub mod chart;
 pub mod queries;
 
 use crate::framework::{route, tera, Ctx, Error};
