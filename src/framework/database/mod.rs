@@ -180,18 +180,27 @@ impl Conn<'_> {
         &mut self,
         work: impl FnOnce(&mut Self) -> Result<T, E>,
     ) -> Result<T, E> {
-        let begin = match self {
-            Conn::Sqlite(_) => "BEGIN IMMEDIATE",
-            Conn::Postgres(_) => "BEGIN",
+        match self {
+            // IMMEDIATE takes SQLite's write lock up front.
+            Conn::Sqlite(c) => c.execute_batch("BEGIN IMMEDIATE").map_err(SqlError::from)?,
+            Conn::Postgres(c) => c.begin()?,
+        }
+        let outcome = work(self);
+        let ended = match self {
+            Conn::Sqlite(c) => c
+                .execute_batch(if outcome.is_ok() {
+                    "COMMIT"
+                } else {
+                    "ROLLBACK"
+                })
+                .map_err(SqlError::from),
+            Conn::Postgres(c) => c.end(outcome.is_ok()),
         };
-        self.execute_batch(begin)?;
-        match work(self) {
-            Ok(value) => {
-                self.execute_batch("COMMIT")?;
-                Ok(value)
-            }
-            Err(e) => {
-                if let Err(rollback) = self.execute_batch("ROLLBACK") {
+        match (outcome, ended) {
+            (Ok(value), Ok(())) => Ok(value),
+            (Ok(_), Err(e)) => Err(e.into()),
+            (Err(e), ended) => {
+                if let Err(rollback) = ended {
                     log::error!("rolling back: {rollback}");
                 }
                 Err(e)

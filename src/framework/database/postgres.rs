@@ -76,8 +76,6 @@ pub struct PgDb {
     pool: Mutex<Pool>,
     /// Signalled when a connection is given back or closed.
     freed: Condvar,
-    /// The connection that reads the data version, apart so that a busy pool never delays it.
-    watcher: Mutex<Option<Box<Session>>>,
 }
 
 impl PgDb {
@@ -104,7 +102,6 @@ impl PgDb {
                 open: 0,
             }),
             freed: Condvar::new(),
-            watcher: Mutex::new(None),
         };
         let first = db
             .connect()
@@ -171,18 +168,16 @@ impl PgDb {
         }
     }
 
-    /// The data version: `miniweb_data_version.version`, which every write bumps.
+    /// The data version: `miniweb_data_version.version`, which every write bumps. Read on a
+    /// pooled connection like any query, so that requests check it in parallel (one round
+    /// trip each) rather than queueing on one connection.
     pub fn data_version(&self) -> Result<i64, SqlError> {
-        let mut watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
-        if watcher.as_ref().is_none_or(|s| s.client.is_closed()) {
-            *watcher = Some(self.connect()?);
-        }
-        let Some(session) = watcher.as_mut() else {
-            return Err(SqlError::NoRow);
-        };
-        let stmt = session.statement("SELECT version FROM miniweb_data_version")?;
-        let row = session.client.query_one(&stmt, &[])?;
-        Ok(row.try_get(0)?)
+        let mut conn = self.get()?;
+        conn.query_map("SELECT version FROM miniweb_data_version", &[], |row| {
+            row.get(0)
+        })?
+        .pop()
+        .ok_or(SqlError::NoRow)
     }
 
     /// Applies the migrations newer than `miniweb_schema_version`, each in a transaction that
@@ -301,12 +296,21 @@ impl<'a> PgConn<'a> {
     }
 
     pub(super) fn execute_batch(&mut self, sql: &str) -> Result<(), SqlError> {
-        self.session().client.batch_execute(sql)?;
-        match sql {
-            "BEGIN" => self.in_transaction = true,
-            "COMMIT" | "ROLLBACK" => self.in_transaction = false,
-            _ => {}
-        }
+        Ok(self.session().client.batch_execute(sql)?)
+    }
+
+    /// `BEGIN`; until [`PgConn::end`], a drop (a panic) closes the connection instead of
+    /// pooling it.
+    pub(super) fn begin(&mut self) -> Result<(), SqlError> {
+        self.execute_batch("BEGIN")?;
+        self.in_transaction = true;
+        Ok(())
+    }
+
+    /// `COMMIT` or `ROLLBACK`.
+    pub(super) fn end(&mut self, commit: bool) -> Result<(), SqlError> {
+        self.execute_batch(if commit { "COMMIT" } else { "ROLLBACK" })?;
+        self.in_transaction = false;
         Ok(())
     }
 
