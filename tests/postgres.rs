@@ -41,13 +41,17 @@ fn bin_dir() -> Option<PathBuf> {
     found.pop()
 }
 
-/// PostgreSQL refuses to run as root: then it runs as the `postgres` user the package made.
-fn as_postgres_user(program: &Path) -> Command {
-    let root = Command::new("id")
+/// Whether these tests run as root (CI's containers do).
+fn running_as_root() -> bool {
+    Command::new("id")
         .arg("-u")
         .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    if root {
+        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
+}
+
+/// PostgreSQL refuses to run as root: then it runs as the `postgres` user the package made.
+fn as_postgres_user(program: &Path) -> Command {
+    if running_as_root() {
         let mut cmd = Command::new("runuser");
         cmd.args(["-u", "postgres", "--"]).arg(program);
         cmd
@@ -60,11 +64,7 @@ fn start_postgres() -> Result<Postgres, String> {
     let bin = bin_dir().ok_or("PostgreSQL is not installed (no /usr/lib/postgresql/*/bin)")?;
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let data = dir.path().join("data");
-    if Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"))
-    {
+    if running_as_root() {
         let chown = Command::new("chown")
             .args(["-R", "postgres:postgres"])
             .arg(dir.path())

@@ -59,7 +59,14 @@ impl Db {
     pub fn data_version(&self) -> Result<i64, SqlError> {
         match self {
             Db::Sqlite(db) => Ok(db.data_version()?),
-            Db::Postgres(db) => db.data_version(),
+            // Read on a pooled connection, so that requests check it in parallel (one round
+            // trip each) rather than queueing on one connection.
+            Db::Postgres(_) => {
+                self.get()?
+                    .query_row("SELECT version FROM miniweb_data_version", &[], |row| {
+                        row.get(0)
+                    })
+            }
         }
     }
 
@@ -150,16 +157,14 @@ impl Conn<'_> {
         params: &[Param<'_>],
         map: impl FnOnce(&Row<'_>) -> Result<T, SqlError>,
     ) -> Result<Option<T>, SqlError> {
-        let mut map = Some(map);
-        let mut rows = self.query_map(sql, params, |row| match map.take() {
-            Some(f) => f(row).map(Some),
-            None => Ok(None),
+        let (mut map, mut first) = (Some(map), None);
+        self.query_map(sql, params, |row| {
+            if let Some(f) = map.take() {
+                first = Some(f(row)?);
+            }
+            Ok(())
         })?;
-        Ok(if rows.is_empty() {
-            None
-        } else {
-            rows.swap_remove(0)
-        })
+        Ok(first)
     }
 
     /// The first row of a query; [`SqlError::NoRow`] if there is none.

@@ -168,18 +168,6 @@ impl PgDb {
         }
     }
 
-    /// The data version: `miniweb_data_version.version`, which every write bumps. Read on a
-    /// pooled connection like any query, so that requests check it in parallel (one round
-    /// trip each) rather than queueing on one connection.
-    pub fn data_version(&self) -> Result<i64, SqlError> {
-        let mut conn = self.get()?;
-        conn.query_map("SELECT version FROM miniweb_data_version", &[], |row| {
-            row.get(0)
-        })?
-        .pop()
-        .ok_or(SqlError::NoRow)
-    }
-
     /// Applies the migrations newer than `miniweb_schema_version`, each in a transaction that
     /// holds the migration lock and sets the new version, then puts the data-version trigger
     /// on every table (those the migrations just made included).
