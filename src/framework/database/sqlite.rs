@@ -2,6 +2,8 @@
 //! mode, the migration runner (the version kept in `PRAGMA user_version`), and a cheap "has
 //! anything changed?" probe for the page cache.
 
+use std::fs::File;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::Duration;
@@ -17,6 +19,10 @@ use super::sql::{DbError, Param, Row, SqlError};
 const MAX_IDLE: usize = 16;
 /// How long a writer waits for another writer before giving up with "busy".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+/// The WAL-index header at the start of the `-shm` file: two copies of a 48-byte header that
+/// every commit, by any connection of any process, rewrites (its change counter, last frame
+/// and checksums). <https://www.sqlite.org/walformat.html#the_wal_index_header>
+const WAL_INDEX_HEADER: usize = 96;
 
 /// A pool of connections to one SQLite file.
 pub struct SqliteDb {
@@ -24,7 +30,18 @@ pub struct SqliteDb {
     idle: Mutex<Vec<Connection>>,
     /// A connection that never writes, so that its `PRAGMA data_version` changes on every commit
     /// by anyone: this process's other connections or another process.
-    watcher: Mutex<Connection>,
+    watcher: Mutex<Watcher>,
+    /// The `-shm` file, read for the WAL-index header (None when not in WAL mode).
+    shm: Option<File>,
+}
+
+/// The watcher connection and what it last saw.
+struct Watcher {
+    conn: Connection,
+    /// The WAL-index header read just before the last `PRAGMA data_version`, and what that
+    /// returned. While the header reads the same, no commit has happened since, and the
+    /// version stands without asking SQLite.
+    seen: Option<(Box<[u8; WAL_INDEX_HEADER]>, i64)>,
 }
 
 impl SqliteDb {
@@ -43,10 +60,29 @@ impl SqliteDb {
             );
         }
         let watcher = open_connection(path).map_err(fail)?;
+        // The WAL-index exists once a connection has read in WAL mode, which the pragma did.
+        let shm = if mode.eq_ignore_ascii_case("wal") {
+            let mut name = path.as_os_str().to_owned();
+            name.push("-shm");
+            File::open(&name)
+                .map_err(|e| {
+                    log::warn!(
+                        "database {}: {e}; checking data_version every time",
+                        path.display()
+                    )
+                })
+                .ok()
+        } else {
+            None
+        };
         Ok(SqliteDb {
             path: path.to_path_buf(),
             idle: Mutex::new(vec![first]),
-            watcher: Mutex::new(watcher),
+            watcher: Mutex::new(Watcher {
+                conn: watcher,
+                seen: None,
+            }),
+            shm,
         })
     }
 
@@ -65,11 +101,31 @@ impl SqliteDb {
 
     /// A number that changes whenever any connection, in this process or another, commits a
     /// change to the database (`PRAGMA data_version` of a connection that never writes).
+    ///
+    /// Asked on every page-cache hit, so it is made cheap: the pragma opens and closes a read
+    /// transaction (two `fcntl` locks and an `fstat`), while one `pread` of the WAL-index
+    /// header tells whether anything was committed since it was last asked. The header is read
+    /// *before* the pragma runs, so a commit landing between the two changes the header and the
+    /// next call asks again: a stale version is never returned, at worst a page is rendered
+    /// once more than needed.
     pub fn data_version(&self) -> Result<i64, rusqlite::Error> {
-        let watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
+        let header = self.shm.as_ref().and_then(|shm| {
+            let mut header = [0u8; WAL_INDEX_HEADER];
+            shm.read_exact_at(&mut header, 0).ok().map(|()| header)
+        });
+        let mut watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
+        if let (Some(now), Some((then, version))) = (&header, &watcher.seen) {
+            if now == &**then {
+                return Ok(*version);
+            }
+        }
         // Cached: parsing the pragma again costs more than running it.
-        let mut stmt = watcher.prepare_cached("PRAGMA data_version")?;
-        stmt.query_row([], |r| r.get(0))
+        let version = watcher
+            .conn
+            .prepare_cached("PRAGMA data_version")?
+            .query_row([], |r| r.get(0))?;
+        watcher.seen = header.map(|h| (Box::new(h), version));
+        Ok(version)
     }
 
     /// Applies the migrations newer than `PRAGMA user_version`, each in its own transaction
@@ -283,5 +339,46 @@ mod tests {
         let other = Connection::open(dir.path().join("t.db")).unwrap();
         other.execute("INSERT INTO t VALUES (2)", []).unwrap();
         assert_ne!(db.data_version().unwrap(), after);
+    }
+
+    #[test]
+    fn the_wal_index_probe_never_hides_a_commit() {
+        let (dir, db) = setup(&[("0001_table.sql", "CREATE TABLE t (x INTEGER);")]);
+        db.migrate(&dir.path().join("migrations")).unwrap();
+        let Db::Sqlite(sqlite) = &db else {
+            unreachable!("setup opens SQLite")
+        };
+        assert!(sqlite.shm.is_some(), "WAL mode has a -shm file to probe");
+        let other = Connection::open(dir.path().join("t.db")).unwrap();
+        let mut last = db.data_version().unwrap();
+        assert!(
+            sqlite.watcher.lock().unwrap().seen.is_some(),
+            "the probe is armed"
+        );
+        assert_eq!(
+            db.data_version().unwrap(),
+            last,
+            "nothing committed, same version"
+        );
+        for (i, sql) in [
+            "INSERT INTO t VALUES (1)",
+            "UPDATE t SET x = x + 1",
+            // A checkpoint that restarts the WAL: the next commit writes its first frame
+            // again, and must still be seen.
+            "PRAGMA wal_checkpoint(TRUNCATE)",
+            "INSERT INTO t VALUES (3)",
+            "DELETE FROM t",
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            other.execute_batch(sql).unwrap();
+            let now = db.data_version().unwrap();
+            if !sql.starts_with("PRAGMA") {
+                assert_ne!(now, last, "commit {i} ({sql}) not seen");
+            }
+            assert_eq!(db.data_version().unwrap(), now, "asked twice after {sql}");
+            last = now;
+        }
     }
 }
