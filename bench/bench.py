@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
-"""Side-by-side benchmark: miniweb against nginx and the Python stack, on loopback, with wrk.
+"""Side-by-side benchmark: miniweb against nginx, static-web-server, axum, actix-web and the
+Python stack, on loopback, with wrk.
 
-Started by bench/run.sh, which installs what is missing and builds the release binary.
+Started by bench/run.sh, which installs what is missing and builds the release binaries (miniweb,
+the Rust peers of bench/peers/rust, static-web-server into bench/.sws). A peer whose binary is
+missing is left out with one line saying so.
 Prints one Markdown report (raw medians, then ratios) and writes it to --out if given.
 Every server is started here and stopped by its PID; every run is bounded in time.
 """
@@ -26,6 +29,8 @@ import urllib.request
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 BIN = os.path.join(ROOT, "target", "release", "miniweb")
 VENV = os.path.join(ROOT, "bench", ".venv")
+PEERS = os.path.join(ROOT, "bench", "peers", "rust", "target", "release")
+SWS = os.path.join(ROOT, "bench", ".sws", "bin", "static-web-server")
 
 
 def free_port():
@@ -112,13 +117,21 @@ class Server:
 LAT = re.compile(r"^\s+(50|99)%\s+([\d.]+)(us|ms|s)\s*$", re.M)
 
 
-def wrk(url, conns, seconds, close=False, headers=()):
-    cmd = ["wrk", "-t1", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
+def wrk(url, conns, seconds, close=False, headers=(), pid=None):
+    """One wrk run (two threads, as in issue 12's figures). With `pid`, the server's RSS is
+    sampled halfway through, while every connection is busy."""
+    cmd = ["wrk", "-t2", f"-c{conns}", f"-d{seconds}s", "--latency", "--timeout", "5s"]
     if close:
         cmd += ["-H", "Connection: close"]
     for h in headers:
         cmd += ["-H", h]
-    out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=seconds + 30).stdout
+    proc = subprocess.Popen(cmd + [url], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+    rss = float("nan")
+    if pid is not None:
+        time.sleep(seconds / 2)
+        rss = rss_mib(pid)
+    out = proc.communicate(timeout=seconds + 30)[0]
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))
     lat = {}
     for pct, value, unit in LAT.findall(out):
@@ -129,7 +142,7 @@ def wrk(url, conns, seconds, close=False, headers=()):
         errors += sum(int(x) for x in m.groups())
     m = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
     non2xx = int(m.group(1)) if m else 0
-    return rps, lat.get("50", float("nan")), lat.get("99", float("nan")), errors, non2xx
+    return rps, lat.get("50", float("nan")), lat.get("99", float("nan")), errors, non2xx, rss
 
 
 def check(server, path, headers, want):
@@ -253,6 +266,47 @@ def gunicorn_server(work):
                   port, env={"STOCK_DB": db})
 
 
+def rust_peer(work, static, kind):
+    """axum or actix-web (bench/peers/rust): the page rendered every time, files from the
+    framework's own file service. None when not built."""
+    binary = os.path.join(PEERS, f"{kind}_peer")
+    if not os.access(binary, os.X_OK):
+        print(f"skipped: {kind} (build bench/peers/rust: bench/run.sh does)", file=sys.stderr)
+        return None
+    sub = os.path.join(work, kind)
+    os.makedirs(sub)
+    port = free_port()
+    name = {"axum": "axum", "actix": "actix-web"}[kind]
+    return Server(name, "rust", [binary, str(port), ROOT, os.path.join(sub, "stock.db"), static],
+                  port)
+
+
+def sws_server(static):
+    """static-web-server with its defaults (bench/run.sh installs it). None when missing."""
+    binary = SWS if os.access(SWS, os.X_OK) else shutil.which("static-web-server")
+    if not binary:
+        print("skipped: static-web-server (cargo install static-web-server --root bench/.sws)",
+              file=sys.stderr)
+        return None
+    port = free_port()
+    return Server("static-web-server", "sws", [binary, "--host", "127.0.0.1", "--port", str(port),
+                  "--root", static, "--log-level", "error"], port)
+
+
+def save_page(server, static):
+    """The page as miniweb serves it (identity and br) saved into the document root, for the
+    file servers to serve the very same bytes: page/index.html and page/index.html.br."""
+    os.makedirs(os.path.join(static, "page"), exist_ok=True)
+    for suffix, headers in (("", {}), (".br", {"Accept-Encoding": "br"})):
+        req = urllib.request.Request(server.url("/index.html"), headers=headers)
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            body = resp.read()
+            if suffix and resp.headers.get("Content-Encoding") != "br":
+                raise SystemExit("miniweb did not answer Accept-Encoding: br with br")
+        with open(os.path.join(static, "page", "index.html" + suffix), "wb") as f:
+            f.write(body)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true", help="one run per cell, fewer cells")
@@ -263,7 +317,7 @@ def main():
     args = ap.parse_args()
     runs = args.runs or (1 if args.quick else 3)
     seconds = args.seconds or (1 if args.quick else 2)
-    conn_levels = [16, 64] if args.quick else [1, 16, 64, 256]
+    conn_levels = [16, 64] if args.quick else [16, 64, 256]
     only = set(args.only.split(";")) if args.only else None
 
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
@@ -274,76 +328,105 @@ def main():
     os.chmod(work, 0o755)
     static = prepare(work)
 
-    static_cases = [("small 2 KiB", "/small.txt"), ("1 MiB file", "/big.bin"), ("404", "/missing.txt")]
-    dynamic_cases = [("/index.html", "/index.html"), ("/center.html", "/center.html")]
     mw = miniweb_server(work, static, cache=True)
     mw_nocache = miniweb_server(work, static, cache=False)
-    static_servers = [mw, nginx_server(work, static, 1), nginx_server(work, static, "auto"),
-                      python_static(static)]
+    axum = rust_peer(work, static, "axum")
+    actix = rust_peer(work, static, "actix")
+    sws = sws_server(static)
+    nginxes = [nginx_server(work, static, 1), nginx_server(work, static, "auto")]
+    file_servers = [s for s in [mw, *nginxes, sws, axum, actix, python_static(static)] if s]
+    rust_peers = [s for s in [axum, actix] if s]
 
     rows = []  # (server, case, conns, rps, p50, p99, errors, rss)
 
-    def measure(servers, case, path, conns, close=False, headers=None):
-        """One cell for each server. The runs are interleaved (A B C, A B C, ...) so that a
-        slow minute of a shared machine falls on every server alike, not on one."""
+    def measure(case, conns, entries, close=False, want=200):
+        """One cell: each entry is (name, server, path, headers). The runs are interleaved
+        (A B C, A B C, ...) so that a slow minute of a shared machine falls on every server
+        alike, not on one."""
         if only and case not in only:
             return
-        want = 404 if case == "404" else 304 if "reload" in case else 200
-        hdrs = {srv.name: (headers(srv) if headers else []) for srv in servers}
-        for srv in servers:
-            check(srv, path, hdrs[srv.name], want)
-        results = {srv.name: [] for srv in servers}
+        for name, srv, path, hdrs in entries:
+            check(srv, path, hdrs, want)
+        results = {e[0]: [] for e in entries}
         for _ in range(runs):
-            for srv in servers:
-                results[srv.name].append(wrk(srv.url(path), conns, seconds, close, hdrs[srv.name]))
-        for srv in servers:
-            res = results[srv.name]
+            for name, srv, path, hdrs in entries:
+                results[name].append(wrk(srv.url(path), conns, seconds, close, hdrs, srv.proc.pid))
+        for name, *_ in entries:
+            res = results[name]
             rps = statistics.median(r[0] for r in res)
             p50 = statistics.median(r[1] for r in res)
             p99 = statistics.median(r[2] for r in res)
-            errors = max(r[3] + (0 if case == "404" else r[4]) for r in res)
-            rss = rss_mib(srv.proc.pid)
-            rows.append((srv.name, case, conns, rps, p50, p99, errors, rss))
-            print(f"  {srv.name:26} {case:26} c={conns:<4} {rps:>8.0f} req/s  p50 {p50:.2f} ms  "
+            errors = max(r[3] + (0 if want == 404 else r[4]) for r in res)
+            rss = statistics.median(r[5] for r in res)
+            rows.append((name, case, conns, rps, p50, p99, errors, rss))
+            print(f"  {name:26} {case:30} c={conns:<4} {rps:>8.0f} req/s  p50 {p50:.2f} ms  "
                   f"p99 {p99:.2f} ms  err {errors}  rss {rss:.1f} MiB", file=sys.stderr, flush=True)
 
-    def reload_headers(srv):
+    def same(servers, path, headers=()):
+        return [(srv.name, srv, path, list(headers)) for srv in servers]
+
+    def reload_headers(srv, path="/index.html"):
         """A browser's reload: the page's ETag comes back, and the answer is a 304."""
-        etag = urllib.request.urlopen(srv.url("/index.html")).headers.get("ETag")
+        etag = urllib.request.urlopen(srv.url(path)).headers.get("ETag")
         return [f"If-None-Match: {etag}"] if etag else []
 
     idle = {}
     gunicorn = None
+    started_servers = []
     try:
-        for srv in static_servers:
+        for srv in file_servers:
             srv.start()
+            started_servers.append(srv)
             wrk(srv.url("/small.txt"), 16, 1)  # warm-up
-        for case, path in static_cases:
+        save_page(mw, static)
+        for case, path, want in [("small 2 KiB", "/small.txt", 200),
+                                 ("1 MiB file", "/big.bin", 200),
+                                 ("404", "/missing.txt", 404)]:
             for c in conn_levels:
-                measure(static_servers, case, path, c)
-        measure(static_servers, "small, Connection: close", "/small.txt", 16, close=True)
-        for srv in static_servers:
+                measure(case, c, same(file_servers, path), want=want)
+        measure("small, Connection: close", 16, same(file_servers, "/small.txt"), close=True)
+        # The page as served (page cache) against the very same bytes as a static file.
+        others = [s for s in file_servers if s is not mw and s.kind != "python"]
+        for c in [16, 64]:
+            measure("page as a file, identity", c,
+                    [("miniweb", mw, "/index.html", [])] + same(others, "/page/index.html"))
+            measure("page as a file, br", c,
+                    [("miniweb", mw, "/index.html", ["Accept-Encoding: br"])]
+                    + same(others, "/page/index.html.br"))
+        # Compression on the hot path: each form of the same cached answer, interleaved.
+        for case, path in [("compression, small 2 KiB", "/small.txt"),
+                           ("compression, /index.html", "/index.html")]:
+            for c in [16, 64]:
+                measure(case, c, [("miniweb", mw, path, []),
+                                  ("miniweb, br", mw, path, ["Accept-Encoding: br"]),
+                                  ("miniweb, gzip", mw, path, ["Accept-Encoding: gzip"])])
+        for srv in file_servers:
             if srv.kind != "python" and (not only or "idle" in only):
                 idle[srv.name] = idle_rss(srv, 1000)
                 print(f"  {srv.name:26} 1000 idle connections: {idle[srv.name]:.1f} MiB",
                       file=sys.stderr, flush=True)
-            if srv is not mw:
+            if srv is not mw and srv.kind != "rust":
                 srv.stop()
-        # The dynamic pages: miniweb with and without its page cache, and the Python stack.
+        # The dynamic pages: miniweb with and without its page cache, the Rust peers rendering
+        # every time, and the Python stack.
         mw_nocache.start()
+        started_servers.append(mw_nocache)
         gunicorn = gunicorn_server(work)
         gunicorn.start()
-        dynamic_servers = [mw, mw_nocache, gunicorn]
-        for srv in dynamic_servers:
+        started_servers.append(gunicorn)
+        page_servers = [mw, mw_nocache, *rust_peers, gunicorn]
+        for srv in page_servers:
             wrk(srv.url("/index.html"), 16, 1)
-        for case, path in dynamic_cases:
-            for c in conn_levels:
-                measure(dynamic_servers, case, path, c)
+        for c in conn_levels:
+            measure("/index.html", c, same(page_servers, "/index.html"))
+        for c in conn_levels:
+            measure("/center.html", c, same([mw, mw_nocache, gunicorn], "/center.html"))
         for c in [16, 64]:
-            measure(dynamic_servers, "/index.html, browser reload", "/index.html", c,
-                    headers=reload_headers)
+            measure("/index.html, browser reload", c,
+                    [(s.name, s, "/index.html", reload_headers(s)) for s in page_servers],
+                    want=304)
     finally:
-        for s in static_servers + [mw_nocache] + ([gunicorn] if gunicorn else []):
+        for s in started_servers:
             s.stop()
         shutil.rmtree(work, ignore_errors=True)
 
@@ -378,7 +461,7 @@ def render(rows, idle, runs, seconds, elapsed, args):
         f"Date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC  ",
         f"Commit: `{commit()}`  ",
         f"Command: `bench/run.sh {' '.join(sys.argv[1:])}` ({runs} run(s) of {seconds} s per cell, "
-        f"medians; wrk -t1, keep-alive unless stated; whole run {elapsed:.0f} s)",
+        f"medians; wrk -t2, keep-alive unless stated; whole run {elapsed:.0f} s)",
         "",
         "| server | case | conns | req/s | p50 ms | p99 ms | errors | RSS MiB |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
@@ -390,26 +473,45 @@ def render(rows, idle, runs, seconds, elapsed, args):
         out += [f"| {k} | {v:.1f} MiB |" for k, v in idle.items()]
 
     table = {(r[0], r[1], r[2]): r for r in rows}
-    out += ["", "Ratios (miniweb ÷ peer; req/s above 1 is faster, p99 below 1 is better):", "",
-            "| case | conns | ÷ best nginx req/s | ÷ best nginx p99 | ÷ Python req/s |",
-            "|---|---:|---:|---:|---:|"]
-    seen = []
+
+    def ratio(mine, peer, col=3, digits=2):
+        return f"{mine[col] / peer[col]:.{digits}f}" if peer and peer[col] else "–"
+
+    peers = ["static-web-server", "axum", "actix-web"]
+    out += ["", "Ratios (miniweb ÷ peer, req/s: above 1 is faster; p99: below 1 is better):", "",
+            "| case | conns | ÷ best nginx req/s | ÷ best nginx p99 | "
+            + " | ".join(f"÷ {p}" for p in peers) + " | ÷ Python |",
+            "|---|---:|---:|---:|" + "---:|" * len(peers) + "---:|"]
+    seen = set()
     for name, case, conns, *_ in rows:
-        if not name.startswith("miniweb") or (name, case, conns) in seen:
+        if name not in ("miniweb", "miniweb (no page cache)") or case.startswith("compression"):
             continue
-        seen.append((name, case, conns))
+        if (name, case, conns) in seen:
+            continue
+        seen.add((name, case, conns))
         mine = table[(name, case, conns)]
-        nginx = [table[k] for k in table if k[0].startswith("nginx") and k[1] == case and k[2] == conns]
-        py = [table[k] for k in table if k[0] in ("python http.server", "gunicorn + Flask")
-              and k[1] == case and k[2] == conns]
+        nginx = [table[k] for k in table if k[0].startswith("nginx") and k[1:] == (case, conns)]
         best = max(nginx, key=lambda r: r[3]) if nginx else None
+        py = next((table[k] for k in table if k[0] in ("python http.server", "gunicorn + Flask")
+                   and k[1:] == (case, conns)), None)
         label = case if name == "miniweb" else f"{case}, {name[len('miniweb ('):-1]}"
-        cells = [
-            f"{mine[3] / best[3]:.2f} ({best[0]})" if best and best[3] else "–",
-            f"{mine[5] / best[5]:.2f}" if best and best[5] else "–",
-            f"{mine[3] / py[0][3]:.1f}" if py and py[0][3] else "–",
-        ]
+        cells = [f"{ratio(mine, best)} ({best[0]})" if best else "–",
+                 ratio(mine, best, col=5) if best else "–"]
+        cells += [ratio(mine, table.get((p, case, conns))) for p in peers]
+        cells.append(ratio(mine, py, digits=1))
         out.append(f"| {label} | {conns} | " + " | ".join(cells) + " |")
+
+    compression = sorted({(r[1], r[2]) for r in rows if r[1].startswith("compression")},
+                         key=lambda k: (k[0], k[1]))
+    if compression:
+        out += ["", "Compression on the hot path (each encoding ÷ identity, same cached answer):", "",
+                "| case | conns | br ÷ identity | gzip ÷ identity |", "|---|---:|---:|---:|"]
+        for case, conns in compression:
+            ident = table.get(("miniweb", case, conns))
+            cells = [ratio(table[(f"miniweb, {enc}", case, conns)], ident)
+                     if (f"miniweb, {enc}", case, conns) in table and ident else "–"
+                     for enc in ("br", "gzip")]
+            out.append(f"| {case[len('compression, '):]} | {conns} | " + " | ".join(cells) + " |")
     return "\n".join(out) + "\n"
 
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# miniweb beside nginx and the Python stack, on loopback. Installs what it lacks (wrk, nginx,
-# Flask + gunicorn in bench/.venv), builds the release binary, runs bench/bench.py.
-#   bench/run.sh            full run: 3 runs per cell at 1, 16, 64, 256 connections (< 10 min)
-#   bench/run.sh --quick    1 run per cell at 16 and 64 connections (< 2 min)
+# miniweb beside nginx, static-web-server, axum, actix-web and the Python stack, on loopback.
+# Installs what it lacks (wrk, nginx, Flask + gunicorn in bench/.venv, static-web-server in
+# bench/.sws: about 10 minutes the first time), builds miniweb and the Rust peers
+# (bench/peers/rust), runs bench/bench.py.
+#   bench/run.sh            full run: 3 runs per cell at 16, 64, 256 connections (~ 15 min)
+#   bench/run.sh --quick    1 run per cell at 16 and 64 connections (~ 3 min)
 # Other options (--out FILE, --only CASE,...) go to bench/bench.py.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -19,5 +21,9 @@ if [ ! -x bench/.venv/bin/gunicorn ]; then
   python3 -m venv bench/.venv
   bench/.venv/bin/pip install -q flask gunicorn
 fi
+if [ ! -x bench/.sws/bin/static-web-server ]; then
+  cargo install -q --locked static-web-server --root bench/.sws
+fi
 cargo build --release -q
+(cd bench/peers/rust && cargo build --release -q)
 exec python3 bench/bench.py "$@"

@@ -3,7 +3,7 @@
 
 use miniweb::framework::{tera, Db, Location};
 use miniweb::stocks::{chart, queries};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The site's templates and database, opened from the project folder.
 pub struct Site {
@@ -37,13 +37,28 @@ impl Site {
     }
 }
 
-/// `PORT PROJECT_DIR DATABASE` from the command line.
-pub fn args() -> (u16, std::path::PathBuf, std::path::PathBuf) {
+/// The command line: `PORT PROJECT_DIR DATABASE [STATIC_DIR]`.
+pub struct Args {
+    pub port: u16,
+    pub project: PathBuf,
+    pub database: PathBuf,
+    /// The files served beside the page: STATIC_DIR, or the project's `static/`.
+    pub static_dir: PathBuf,
+}
+
+/// Reads [`Args`] from the command line.
+pub fn args() -> Args {
     let a: Vec<String> = std::env::args().collect();
-    assert!(a.len() == 4, "usage: {} PORT PROJECT_DIR DATABASE", a[0]);
-    (
-        a[1].parse().expect("port"),
-        a[2].clone().into(),
-        a[3].clone().into(),
-    )
+    assert!(
+        a.len() == 4 || a.len() == 5,
+        "usage: {} PORT PROJECT_DIR DATABASE [STATIC_DIR]",
+        a[0]
+    );
+    let project = PathBuf::from(&a[2]);
+    Args {
+        port: a[1].parse().expect("port"),
+        static_dir: a.get(4).map_or_else(|| project.join("static"), PathBuf::from),
+        database: a[3].clone().into(),
+        project,
+    }
 }

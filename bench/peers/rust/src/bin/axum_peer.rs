@@ -1,4 +1,5 @@
-//! The stock page on axum 0.8 (tokio, one worker per core), TCP_NODELAY on as its docs advise.
+//! The stock page on axum 0.8 (tokio, one worker per core), TCP_NODELAY on as its docs advise;
+//! every other path is a file, from tower-http's `ServeDir`.
 
 use std::sync::Arc;
 
@@ -7,6 +8,7 @@ use axum::response::IntoResponse;
 use axum::serve::ListenerExt;
 use axum::{extract::State, routing::get, Router};
 use miniweb_peers::{args, Site};
+use tower_http::services::ServeDir;
 
 async fn index(State(site): State<Arc<Site>>) -> impl IntoResponse {
     match site.index() {
@@ -22,12 +24,13 @@ async fn index(State(site): State<Arc<Site>>) -> impl IntoResponse {
 
 #[tokio::main]
 async fn main() {
-    let (port, project, database) = args();
-    let site = Arc::new(Site::open(&project, &database));
+    let args = args();
+    let site = Arc::new(Site::open(&args.project, &args.database));
     let app = Router::new()
         .route("/index.html", get(index))
+        .fallback_service(ServeDir::new(&args.static_dir))
         .with_state(site);
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", args.port))
         .await
         .expect("bind")
         .tap_io(|tcp| {

@@ -1,0 +1,178 @@
+#!/usr/bin/env python3
+"""What one request costs the release build, in counts that do not drift with the machine's
+mood: syscalls (`strace -f -c`), heap allocations (`valgrind --tool=dhat`) and instructions
+(`valgrind --tool=callgrind`). For each request and each tool, the server runs twice, once
+answering 1 request and once 1 + N, one at a time on one keep-alive connection; the difference
+divided by N is one request's cost, start-up and shutdown cancelled out.
+
+    python3 bench/cost.py [--n N] [--only NAME] [--tools strace,dhat,callgrind]
+
+Needs strace and valgrind (apt-get install strace valgrind) and `cargo build --release`.
+Prints a Markdown table for bench/RESULTS.md.
+"""
+import argparse
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "target", "release", "miniweb")
+
+# name, path, request headers, page cache on
+CASES = [
+    ("small file", "/small.txt", [], True),
+    ("small file, br", "/small.txt", ["Accept-Encoding: br"], True),
+    ("404", "/missing.txt", [], True),
+    ("1 MiB file", "/big.bin", [], True),
+    ("/index.html, page cache hit", "/index.html", [], True),
+    ("/index.html, page cache hit, br", "/index.html", ["Accept-Encoding: br"], True),
+    ("/index.html, rendered", "/index.html", [], False),
+    ("/center.html, rendered", "/center.html", [], False),
+]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def requests(port, path, headers, n):
+    """n requests, one at a time, on one keep-alive connection; every answer read whole."""
+    s = socket.create_connection(("127.0.0.1", port), timeout=60)
+    extra = "".join(f"{h}\r\n" for h in headers)
+    request = f"GET {path} HTTP/1.1\r\nHost: bench\r\n{extra}\r\n".encode()
+    buf = b""
+    for _ in range(n):
+        s.sendall(request)
+        while True:
+            end = buf.find(b"\r\n\r\n")
+            if end >= 0:
+                head = buf[:end].decode("latin-1").lower().split("\r\n")
+                length = int(next((l.split(":")[1] for l in head
+                                   if l.startswith("content-length")), 0))
+                if len(buf) >= end + 4 + length:
+                    buf = buf[end + 4 + length:]
+                    break
+            chunk = s.recv(1 << 20)
+            if not chunk:
+                raise SystemExit("server closed the connection")
+            buf += chunk
+    s.close()
+
+
+def run(tool, work, case, n):
+    """Starts the server under `tool`, sends `n` requests, stops it; returns the tool's count."""
+    name, path, headers, cache = case
+    port = free_port()
+    out = os.path.join(work, f"{tool}.out")
+    if os.path.exists(out):
+        os.remove(out)
+    cfg = os.path.join(work, "config.toml")
+    with open(cfg, "w") as f:
+        f.write(f'host = "127.0.0.1"\nport = {port}\nstatic_dir = "{work}/static"\n'
+                f'templates_dir = "{ROOT}/templates"\nmigrations_dir = "{ROOT}/migrations"\n'
+                f'database = "{work}/stock.db"\npage_cache = {str(cache).lower()}\n'
+                'log_level = "warn"\naccess_log = "off"\n')
+    wrap = {
+        "strace": ["strace", "-f", "-c", "-o", out],
+        "dhat": ["valgrind", "--tool=dhat", f"--dhat-out-file={out}"],
+        "callgrind": ["valgrind", "--tool=callgrind", f"--callgrind-out-file={out}"],
+    }[tool]
+    proc = subprocess.Popen(wrap + [BIN, "--config", cfg], cwd=work, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            env=dict(os.environ, RUST_LOG="warn"))
+    deadline = time.time() + 120
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            if time.time() > deadline or proc.poll() is not None:
+                raise SystemExit(f"{name}: the server did not start under {tool}")
+            time.sleep(0.2)
+    # The connection above was one more accept; every run makes it, so it cancels out.
+    requests(port, path, headers, n)
+    # Under strace the server is strace's child: the signal goes to it, not to strace.
+    target = proc.pid
+    if tool == "strace":
+        with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as f:
+            target = int(f.read().split()[0])
+    os.kill(target, signal.SIGTERM)
+    stderr = proc.communicate(timeout=300)[1]
+    if tool == "strace":
+        with open(out) as f:
+            m = re.search(r"^\s*100\.00\s+\S+\s+\S+\s+(\d+)", f.read(), re.M)
+            calls = {}
+            f.seek(0)
+            for line in f:
+                parts = line.split()
+                if len(parts) >= 5 and parts[0].replace(".", "").isdigit() and parts[-1] != "total":
+                    calls[parts[-1]] = int(parts[3])
+        return int(m.group(1)), calls
+    if tool == "dhat":
+        m = re.search(r"Total:\s+[\d,]+ bytes in ([\d,]+) blocks", stderr)
+        return int(m.group(1).replace(",", "")), None
+    with open(out) as f:
+        m = re.search(r"^(?:summary|totals):\s+(\d+)", f.read(), re.M)
+    return int(m.group(1)), None
+
+
+def prepare(work):
+    static = os.path.join(work, "static")
+    os.makedirs(static)
+    line = "miniweb benchmark: a small static file served again and again.\n"
+    with open(os.path.join(static, "small.txt"), "w") as f:
+        f.write((line * 40)[:2048])
+    with open(os.path.join(static, "big.bin"), "wb") as f:
+        f.write(bytes(i % 251 for i in range(1 << 20)))
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--n", type=int, default=1000, help="requests measured per run")
+    ap.add_argument("--only", help="case names, separated by ';'")
+    ap.add_argument("--tools", default="strace,dhat,callgrind")
+    args = ap.parse_args()
+    tools = args.tools.split(",")
+    for t, cmd in (("strace", "strace"), ("dhat", "valgrind"), ("callgrind", "valgrind")):
+        if t in tools and not shutil.which(cmd):
+            raise SystemExit(f"{cmd} is not installed (apt-get install {cmd})")
+    only = set(args.only.split(";")) if args.only else None
+    cols = {"strace": "syscalls", "dhat": "allocations", "callgrind": "instructions"}
+    lines = ["| request | " + " | ".join(cols[t] for t in tools) + " | syscalls by name |",
+             "|---|" + "---:|" * len(tools) + "---|"]
+    for case in CASES:
+        if only and case[0] not in only:
+            continue
+        cells, names = [], ""
+        for tool in tools:
+            work = tempfile.mkdtemp(prefix="miniweb-cost-")
+            try:
+                prepare(work)
+                # The warm-up request, so that caches are filled in both runs alike.
+                base, base_calls = run(tool, work, case, 1)
+                more, more_calls = run(tool, work, case, 1 + args.n)
+            finally:
+                shutil.rmtree(work, ignore_errors=True)
+            per = (more - base) / args.n
+            cells.append(f"{per:,.0f}" if per >= 100 else f"{per:.1f}")
+            if tool == "strace":
+                diff = {k: (more_calls.get(k, 0) - base_calls.get(k, 0)) / args.n
+                        for k in set(more_calls) | set(base_calls)}
+                names = ", ".join(f"{k} {v:.1f}".rstrip("0").rstrip(".")
+                                  for k, v in sorted(diff.items(), key=lambda kv: -kv[1])
+                                  if v >= 0.05)
+            print(f"  {case[0]}: {tool} {per:.1f} per request", file=sys.stderr, flush=True)
+        lines.append(f"| {case[0]} | " + " | ".join(cells) + f" | {names} |")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    main()
