@@ -1,6 +1,7 @@
 //! The route table: patterns like `/add/{code}.html` matched against whole paths, built once
 //! from the `#[route]` registrations, duplicates refused, then frozen.
 
+use std::borrow::Cow;
 use std::fmt;
 
 use percent_encoding::percent_decode_str;
@@ -117,9 +118,15 @@ impl Pattern {
         let mut params = Params::default();
         for (at, seg) in self.segments.iter().enumerate() {
             let part = parts.next().ok_or(Miss::TooShort { at })?;
-            let decoded = percent_decode_str(part)
-                .decode_utf8()
-                .map_err(|_| Miss::NotUtf8 { at })?;
+            // Most segments have nothing to decode, and a `&str` is UTF-8 already: only a
+            // segment with a `%` goes through the decoder (this runs for every route tried).
+            let decoded = if part.contains('%') {
+                percent_decode_str(part)
+                    .decode_utf8()
+                    .map_err(|_| Miss::NotUtf8 { at })?
+            } else {
+                Cow::Borrowed(part)
+            };
             match seg {
                 Segment::Literal(l) => {
                     if *decoded != **l {
