@@ -3,6 +3,7 @@
 //! tools, and the access log, show it.
 
 use std::cell::Cell;
+use std::fmt::Write as _;
 use std::ops::{Deref, DerefMut};
 use std::time::{Duration, Instant};
 
@@ -33,20 +34,28 @@ impl Timing {
     /// The header value: `db;dur=0.412, render;dur=1.203, cache;desc=miss`, in milliseconds;
     /// a phase that did not happen is left out.
     pub fn header(&self) -> String {
-        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-        let mut parts = Vec::new();
-        if !self.db.get().is_zero() {
-            parts.push(format!("db;dur={:.3}", ms(self.db.get())));
-        }
-        if !self.render.get().is_zero() {
-            parts.push(format!("render;dur={:.3}", ms(self.render.get())));
+        // One string, integer microseconds: float formatting cost more than a cached page's
+        // whole lookup.
+        let mut out = String::with_capacity(64);
+        let mut part = |text: std::fmt::Arguments<'_>| {
+            if !out.is_empty() {
+                out.push_str(", ");
+            }
+            // Writing into a String cannot fail.
+            let _ = out.write_fmt(text);
+        };
+        for (name, spent) in [("db", self.db.get()), ("render", self.render.get())] {
+            if !spent.is_zero() {
+                let us = spent.as_micros();
+                part(format_args!("{name};dur={}.{:03}", us / 1000, us % 1000));
+            }
         }
         match self.cache.get() {
-            Some(true) => parts.push("cache;desc=hit".to_string()),
-            Some(false) => parts.push("cache;desc=miss".to_string()),
+            Some(true) => part(format_args!("cache;desc=hit")),
+            Some(false) => part(format_args!("cache;desc=miss")),
             None => {}
         }
-        parts.join(", ")
+        out
     }
 }
 
