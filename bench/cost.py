@@ -21,8 +21,7 @@ import sys
 import tempfile
 import time
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "miniweb")
+from bench import BIN, ROOT, free_port, prepare
 
 # name, path, request headers, page cache on
 CASES = [
@@ -35,12 +34,6 @@ CASES = [
     ("/index.html, rendered", "/index.html", [], False),
     ("/center.html, rendered", "/center.html", [], False),
 ]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def requests(port, path, headers, n):
@@ -122,16 +115,6 @@ def run(tool, work, case, n):
     with open(out) as f:
         m = re.search(r"^(?:summary|totals):\s+(\d+)", f.read(), re.M)
     return int(m.group(1)), None
-
-
-def prepare(work):
-    static = os.path.join(work, "static")
-    os.makedirs(static)
-    line = "miniweb benchmark: a small static file served again and again.\n"
-    with open(os.path.join(static, "small.txt"), "w") as f:
-        f.write((line * 40)[:2048])
-    with open(os.path.join(static, "big.bin"), "wb") as f:
-        f.write(bytes(i % 251 for i in range(1 << 20)))
 
 
 def main():
