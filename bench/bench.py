@@ -365,9 +365,9 @@ def main():
     def same(servers, path, headers=()):
         return [(srv.name, srv, path, list(headers)) for srv in servers]
 
-    def reload_headers(srv, path="/index.html"):
+    def reload_headers(srv):
         """A browser's reload: the page's ETag comes back, and the answer is a 304."""
-        etag = urllib.request.urlopen(srv.url(path)).headers.get("ETag")
+        etag = urllib.request.urlopen(srv.url("/index.html")).headers.get("ETag")
         return [f"If-None-Match: {etag}"] if etag else []
 
     idle = {}

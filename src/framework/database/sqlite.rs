@@ -21,7 +21,11 @@ const MAX_IDLE: usize = 16;
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The WAL-index header at the start of the `-shm` file: two copies of a 48-byte header that
 /// every commit, by any connection of any process, rewrites (its change counter, last frame
-/// and checksums). <https://www.sqlite.org/walformat.html#the_wal_index_header>
+/// and checksums), as <https://www.sqlite.org/walformat.html#the_wal_index_header> describes
+/// for the unix VFS. That page documents an implementation, not a promise: processes built
+/// with different SQLite versions share this memory, so it has had to stay put, but the test
+/// `the_wal_index_probe_never_hides_a_commit` is what holds the bundled SQLite to it on every
+/// upgrade.
 const WAL_INDEX_HEADER: usize = 96;
 
 /// A pool of connections to one SQLite file.
