@@ -10,7 +10,8 @@
 
 use serde::Serialize;
 
-use super::queries::{two_decimals, Stock};
+use super::figure::Figure;
+use super::queries::Stock;
 
 /// A change at or beyond this (in %) is taken as the daily limit, 涨停 or 跌停 (10 % on the
 /// main boards; the figures are rounded to two decimals, so 9.9 leaves room for rounding).
@@ -72,12 +73,18 @@ const BUCKETS: [Bucket; 9] = [
     ("涨停", "up", |c| c >= LIMIT),
 ];
 
-/// How the changes of `stocks` spread over the bands.
-pub fn distribution(stocks: &[Stock]) -> Distribution {
+/// How `changes` (in %, one per stock) spread over the bands.
+pub fn distribution(changes: impl IntoIterator<Item = f64>) -> Distribution {
     let mut counts = [0usize; BUCKETS.len()];
-    for s in stocks {
-        if let Some(i) = BUCKETS.iter().position(|(_, _, holds)| holds(s.change)) {
+    let (mut rose, mut fell, mut flat) = (0, 0, 0);
+    for change in changes {
+        if let Some(i) = BUCKETS.iter().position(|(_, _, holds)| holds(change)) {
             counts[i] += 1;
+        }
+        match change.partial_cmp(&0.0) {
+            Some(std::cmp::Ordering::Greater) => rose += 1,
+            Some(std::cmp::Ordering::Less) => fell += 1,
+            _ => flat += 1,
         }
     }
     let tallest = counts.iter().copied().max().unwrap_or(0).max(1) as f64;
@@ -103,9 +110,6 @@ pub fn distribution(stocks: &[Stock]) -> Distribution {
             }
         })
         .collect();
-    let rose = stocks.iter().filter(|s| s.change > 0.0).count();
-    let fell = stocks.iter().filter(|s| s.change < 0.0).count();
-    let flat = stocks.len() - rose - fell;
     Distribution {
         bands,
         width: DIST_WIDTH,
@@ -127,7 +131,7 @@ pub struct Bar {
     /// The stock's short name, left of the chart.
     pub label: String,
     /// Its change as the table shows it: `-3.20%`.
-    pub value: String,
+    pub value: Figure,
     /// `up`, `down` or `flat`.
     pub trend: &'static str,
     /// The bar's left edge.
@@ -159,8 +163,8 @@ pub struct Bars {
 
 /// A bar per stock of `stocks`, scaled to the largest change among them.
 pub fn bars(stocks: &[Stock]) -> Bars {
-    let largest_rise = stocks.iter().map(|s| s.change).fold(0.0, f64::max);
-    let largest_fall = stocks.iter().map(|s| -s.change).fold(0.0, f64::max);
+    let largest_rise = stocks.iter().map(|s| s.chg.value()).fold(0.0, f64::max);
+    let largest_fall = stocks.iter().map(|s| -s.chg.value()).fold(0.0, f64::max);
     let span = (largest_rise + largest_fall).max(f64::EPSILON);
     // The plot runs between the names and room for a value on either side.
     let left = BARS_LABEL + if largest_fall > 0.0 { BARS_VALUE } else { 0.0 };
@@ -171,15 +175,16 @@ pub fn bars(stocks: &[Stock]) -> Bars {
         .iter()
         .enumerate()
         .map(|(i, s)| {
-            let length = (s.change.abs() * scale).max(1.0);
-            let (x, text_x, anchor) = if s.change < 0.0 {
+            let change = s.chg.value();
+            let length = (change.abs() * scale).max(1.0);
+            let (x, text_x, anchor) = if change < 0.0 {
                 (zero - length, zero - length - 4.0, "end")
             } else {
                 (zero, zero + length + 4.0, "start")
             };
             Bar {
                 label: s.short.clone(),
-                value: s.chg.clone(),
+                value: s.chg,
                 trend: s.trend,
                 x: round(x),
                 width: round(length),
@@ -197,8 +202,7 @@ pub fn bars(stocks: &[Stock]) -> Bars {
                 "down" => "跌",
                 _ => "平",
             };
-            let size = two_decimals(s.change.abs(), "%");
-            format!("{} {verb} {size}", s.short)
+            format!("{} {verb} {}", s.short, s.chg.abs())
         })
         .collect::<Vec<_>>()
         .join("，");
@@ -224,18 +228,11 @@ mod tests {
         Stock {
             code: "000001".into(),
             short: short.into(),
-            chg: two_decimals(change, "%"),
-            change,
-            trend: if change > 0.0 {
-                "up"
-            } else if change < 0.0 {
-                "down"
-            } else {
-                "flat"
-            },
-            turnover: String::new(),
-            price: String::new(),
-            highs: String::new(),
+            chg: Figure::percent(change),
+            trend: Figure::percent(change).trend(),
+            turnover: Figure::percent(0.0),
+            price: Figure::new(0.0),
+            highs: Figure::new(0.0),
             time: String::new(),
             note: String::new(),
             followed: false,
@@ -255,14 +252,7 @@ mod tests {
 
     #[test]
     fn distribution_counts_and_scales_to_the_fullest_band() {
-        let stocks = [
-            stock("a", 10.01),
-            stock("b", 1.0),
-            stock("c", 2.0),
-            stock("d", -10.0),
-            stock("e", 0.0),
-        ];
-        let d = distribution(&stocks);
+        let d = distribution([10.01, 1.0, 2.0, -10.0, 0.0]);
         let count = |label| d.bands.iter().find(|b| b.label == label).unwrap().count;
         assert_eq!(
             (count("涨停"), count("0~3"), count("跌停"), count("平盘")),

@@ -1,6 +1,7 @@
 //! The stock picker (选股系统): every page of the site, each handler declared with its path.
 
 pub mod chart;
+pub mod figure;
 pub mod queries;
 
 use crate::framework::{route, tera, Ctx, Error};
@@ -35,7 +36,10 @@ fn home(cx: &Ctx) -> Result<Response, Error> {
 fn index(cx: &Ctx) -> Result<Response, Error> {
     let stocks = queries::all_stocks(&mut *cx.db()?)?;
     cx.rows_with("index.html", "stocks", stocks, |stocks, page| {
-        page.insert("chart", &chart::distribution(stocks));
+        page.insert(
+            "chart",
+            &chart::distribution(stocks.iter().map(|s| s.chg.value())),
+        );
     })
 }
 

@@ -3,28 +3,26 @@
 
 use serde::Serialize;
 
+use super::figure::Figure;
 use crate::framework::{Conn, Error, Row, SqlError};
 
-/// One stock as the pages show it, numbers already formatted.
+/// One stock as the pages show it.
 #[derive(Debug, Serialize)]
 pub struct Stock {
     /// Six-digit code.
     pub code: String,
     /// Short name.
     pub short: String,
-    /// Change, as `10.01%` or `-3.20%`.
-    pub chg: String,
-    /// The change as a number, for the charts; the JSON and CSV carry `chg`.
-    #[serde(skip)]
-    pub change: f64,
+    /// Change, shown as `10.01%` or `-3.20%`.
+    pub chg: Figure,
     /// `up`, `down` or `flat`, for styling the change.
     pub trend: &'static str,
-    /// Turnover rate, as `4.40%`.
-    pub turnover: String,
+    /// Turnover rate, shown as `4.40%`.
+    pub turnover: Figure,
     /// Latest price, two decimals.
-    pub price: String,
+    pub price: Figure,
     /// Previous high, two decimals.
-    pub highs: String,
+    pub highs: Figure,
     /// Date of the previous high.
     pub time: String,
     /// The user's note (followed stocks only).
@@ -37,57 +35,19 @@ const COLUMNS: &str =
     "info.code, info.short, info.chg, info.turnover, info.price, info.highs, info.time";
 
 fn stock(row: &Row<'_>, note: String, followed: bool) -> Result<Stock, SqlError> {
-    let chg: f64 = row.get(2)?;
+    let chg = Figure::percent(row.get(2)?);
     Ok(Stock {
         code: row.get(0)?,
         short: row.get(1)?,
-        chg: two_decimals(chg, "%"),
-        change: chg,
-        trend: if chg > 0.0 {
-            "up"
-        } else if chg < 0.0 {
-            "down"
-        } else {
-            "flat"
-        },
-        turnover: two_decimals(row.get(3)?, "%"),
-        price: two_decimals(row.get(4)?, ""),
-        highs: two_decimals(row.get(5)?, ""),
+        chg,
+        trend: chg.trend(),
+        turnover: Figure::percent(row.get(3)?),
+        price: Figure::new(row.get(4)?),
+        highs: Figure::new(row.get(5)?),
         time: row.get(6)?,
         note,
         followed,
     })
-}
-
-/// `value` with exactly two decimals, then `suffix`: `-3.2` gives `-3.20`. Rounds to whole
-/// hundredths first, which is exact for the two-decimal figures the table holds, then writes the
-/// digits itself into a string of the right size: this runs four times per row on the page's hot
-/// path, where float formatting, and even `format!` with integers, cost more than the rest of the
-/// row.
-pub fn two_decimals(value: f64, suffix: &str) -> String {
-    let hundredths = (value * 100.0).round() as i64;
-    let abs = hundredths.unsigned_abs();
-    let mut whole = [0u8; 20];
-    let mut start = whole.len();
-    let mut rest = abs / 100;
-    loop {
-        start -= 1;
-        whole[start] = b'0' + (rest % 10) as u8;
-        rest /= 10;
-        if rest == 0 {
-            break;
-        }
-    }
-    let mut out = String::with_capacity(1 + (whole.len() - start) + 3 + suffix.len());
-    if hundredths < 0 {
-        out.push('-');
-    }
-    out.extend(whole[start..].iter().map(|&d| char::from(d)));
-    out.push('.');
-    out.push(char::from(b'0' + (abs % 100 / 10) as u8));
-    out.push(char::from(b'0' + (abs % 10) as u8));
-    out.push_str(suffix);
-    out
 }
 
 /// How many stocks there are: the health check's query.
@@ -178,24 +138,4 @@ fn stock_id(conn: &mut Conn<'_>, code: &str) -> Result<i64, Error> {
 
 fn not_followed(code: &str) -> Error {
     Error::NotFound(format!("股票 {code} 还没有关注。"))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::two_decimals;
-
-    #[test]
-    fn two_decimals_matches_float_formatting() {
-        for v in [
-            0.0, 16.05, 14.6, -10.0, -0.01, 0.005, 1234.5, -3.2, 10.01, 99.99, 0.5, -0.5, 100.0,
-            1e9, -123456.78,
-        ] {
-            assert_eq!(
-                two_decimals(v, ""),
-                format!("{v:.2}").replace("-0.00", "0.00"),
-                "{v}"
-            );
-        }
-        assert_eq!(two_decimals(-3.2, "%"), "-3.20%");
-    }
 }

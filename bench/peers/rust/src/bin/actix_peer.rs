@@ -25,12 +25,12 @@ async fn main() -> std::io::Result<()> {
             .service(index)
             .service(actix_files::Files::new("/", &files))
     })
-        .on_connect(|conn, _| {
-            if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
-                let _ = tcp.set_nodelay(true);
-            }
-        })
-        .bind(("127.0.0.1", args.port))?
-        .run()
-        .await
+    .on_connect(|conn, _| {
+        if let Some(tcp) = conn.downcast_ref::<actix_web::rt::net::TcpStream>() {
+            let _ = tcp.set_nodelay(true);
+        }
+    })
+    .bind(("127.0.0.1", args.port))?
+    .run()
+    .await
 }
