@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 
 pub use context::{Ctx, Params};
-pub use database::{Backend, Conn, Db, DbError, Location, Param, Row, SqlError};
+pub use database::{Backend, Conn, Db, DbError, Location, Param, Row, SqlError, Text};
 pub use error::Error;
 pub use form::Form;
 #[doc(hidden)]

@@ -12,6 +12,7 @@ use serde::Serialize;
 
 use super::figure::Figure;
 use super::queries::Stock;
+use crate::framework::Text;
 
 /// A change at or beyond this (in %) is taken as the daily limit, 涨停 or 跌停 (10 % on the
 /// main boards; the figures are rounded to two decimals, so 9.9 leaves room for rounding).
@@ -129,7 +130,7 @@ const BARS_ROW: f64 = 28.0;
 #[derive(Debug, Serialize, PartialEq)]
 pub struct Bar {
     /// The stock's short name, left of the chart.
-    pub label: String,
+    pub label: Text,
     /// Its change as the table shows it: `-3.20%`.
     pub value: Figure,
     /// `up`, `down` or `flat`.
@@ -233,7 +234,7 @@ mod tests {
             turnover: Figure::percent(0.0),
             price: Figure::new(0.0),
             highs: Figure::new(0.0),
-            time: String::new(),
+            time: "".into(),
             note: String::new(),
             followed: false,
         }

@@ -4,15 +4,15 @@
 use serde::Serialize;
 
 use super::figure::Figure;
-use crate::framework::{Conn, Error, Row, SqlError};
+use crate::framework::{Conn, Error, Row, SqlError, Text};
 
 /// One stock as the pages show it.
 #[derive(Debug, Serialize)]
 pub struct Stock {
     /// Six-digit code.
-    pub code: String,
+    pub code: Text,
     /// Short name.
-    pub short: String,
+    pub short: Text,
     /// Change, shown as `10.01%` or `-3.20%`.
     pub chg: Figure,
     /// `up`, `down` or `flat`, for styling the change.
@@ -24,7 +24,7 @@ pub struct Stock {
     /// Previous high, two decimals.
     pub highs: Figure,
     /// Date of the previous high.
-    pub time: String,
+    pub time: Text,
     /// The user's note (followed stocks only).
     pub note: String,
     /// Whether the user follows it.

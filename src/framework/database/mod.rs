@@ -10,6 +10,7 @@ mod migrations;
 mod postgres;
 mod sql;
 mod sqlite;
+mod text;
 
 use std::path::Path;
 
@@ -17,6 +18,7 @@ pub use self::postgres::PgConn;
 pub use self::sqlite::SqliteConn;
 use migrations::Migration;
 pub use sql::{Backend, Column, DbError, Location, Param, Row, SqlError};
+pub use text::Text;
 
 /// The database: a pool of connections to it.
 pub enum Db {
