@@ -69,9 +69,31 @@ pub(crate) fn parse_head(
     }
 }
 
+/// Header slots on the stack: more than a browser sends (about 20). A request with more, up to
+/// `max_headers`, is parsed again with slots on the heap. All `MAX_HEADERS_CEILING` slots on
+/// the stack would be 8 KiB set to empty for every request, and two more pages touched in the
+/// stack of every connection thread, the idle ones' included.
+const STACK_HEADERS: usize = 32;
+
 fn parse_exactly(buf: &[u8], max_headers: usize) -> Result<Option<(Head, usize)>, ReadError> {
-    let mut storage = [httparse::EMPTY_HEADER; MAX_HEADERS_CEILING];
-    let mut parsed = httparse::Request::new(&mut storage[..max_headers.min(MAX_HEADERS_CEILING)]);
+    let max_headers = max_headers.min(MAX_HEADERS_CEILING);
+    let mut slots = [httparse::EMPTY_HEADER; STACK_HEADERS];
+    if max_headers <= STACK_HEADERS {
+        return parse_with(buf, &mut slots[..max_headers]);
+    }
+    match parse_with(buf, &mut slots) {
+        Err(ReadError::Reject(431, _)) => {
+            parse_with(buf, &mut vec![httparse::EMPTY_HEADER; max_headers])
+        }
+        other => other,
+    }
+}
+
+fn parse_with<'b>(
+    buf: &'b [u8],
+    slots: &mut [httparse::Header<'b>],
+) -> Result<Option<(Head, usize)>, ReadError> {
+    let mut parsed = httparse::Request::new(slots);
     let n = match parsed.parse(buf) {
         Ok(httparse::Status::Complete(n)) => n,
         Ok(httparse::Status::Partial) => return Ok(None),
@@ -451,6 +473,24 @@ mod tests {
             Err(ReadError::Reject(431, _))
         ));
         assert!(parse_head(&head, 5).unwrap().is_some());
+    }
+
+    #[test]
+    fn more_headers_than_the_stack_holds_are_read_up_to_the_limit() {
+        let mut head = b"GET / HTTP/1.1\r\n".to_vec();
+        let count = STACK_HEADERS + 8;
+        for i in 0..count {
+            head.extend_from_slice(format!("X-{i}: {i}\r\n").as_bytes());
+        }
+        head.extend_from_slice(b"\r\n");
+        let (parsed, used) = parse_head(&head, count).unwrap().unwrap();
+        assert_eq!(used, head.len());
+        let last = format!("X-{}", count - 1);
+        assert_eq!(parsed.headers.get(&last), Some(&*(count - 1).to_string()));
+        assert!(matches!(
+            parse_head(&head, count - 1),
+            Err(ReadError::Reject(431, _))
+        ));
     }
 
     fn head_with(fields: &[(&str, &str)], version: Version) -> Head {
