@@ -20,6 +20,7 @@ use super::sender::Sender;
 use super::settings::ServerConfig;
 use super::shared::Shared;
 use super::static_files::Cached;
+use super::tls::Tls;
 use super::transport::{HandshakeError, TlsStream, Transport};
 use crate::http::{reason, split_target, App, Headers, Request, Response, Version};
 
@@ -48,26 +49,41 @@ pub(crate) fn serve(
     accepted: Instant,
     listening: Listening,
 ) {
-    let conn = match (listening, &shared.tls) {
-        (Listening::Https, Some(tls)) => tls.accept(),
-        (Listening::Http, _) => {
-            return serve_on(
-                &Transport::Plain(stream),
-                None,
-                peer,
-                shared,
-                app,
-                activity,
-                accepted,
-            )
-        }
+    match (listening, &shared.tls) {
+        (Listening::Http, _) => serve_on(
+            &Transport::Plain(stream),
+            None,
+            peer,
+            shared,
+            app,
+            activity,
+            accepted,
+        ),
         (Listening::RedirectToHttps(port), _) => {
             let plain = Transport::Plain(stream);
-            return serve_on(&plain, Some(port), peer, shared, app, activity, accepted);
+            serve_on(&plain, Some(port), peer, shared, app, activity, accepted);
         }
-        (Listening::Https, None) => return,
-    };
-    let tls = match conn {
+        (Listening::Https, Some(tls)) => {
+            serve_tls(tls, stream, peer, shared, app, activity, accepted)
+        }
+        (Listening::Https, None) => {}
+    }
+}
+
+/// The TLS handshake, then [`serve_on`] over it. A function of its own, never inlined: rustls's
+/// connection state is a few KiB on the stack while it is set up, and a plain connection's
+/// thread should not carry that frame (every connection thread's touched stack is resident).
+#[inline(never)]
+fn serve_tls(
+    tls: &Tls,
+    stream: &TcpStream,
+    peer: SocketAddr,
+    shared: &Shared,
+    app: &dyn App,
+    activity: &Activity,
+    accepted: Instant,
+) {
+    let tls = match tls.accept() {
         Ok(conn) => TlsStream::new(stream, conn),
         Err(e) => {
             log::error!("{peer}: cannot start TLS: {e}");
