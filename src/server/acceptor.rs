@@ -135,14 +135,13 @@ impl Acceptors {
             }
         }
         let _guard = Deregister { shared, id };
-        connection::serve(
-            &stream,
+        let served = connection::Accepted {
             peer,
+            at: accepted,
             shared,
-            &*self.app,
-            &activity,
-            accepted,
-            self.listening,
-        );
+            app: &*self.app,
+            activity: &activity,
+        };
+        connection::serve(&stream, &served, self.listening);
     }
 }

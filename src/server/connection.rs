@@ -38,34 +38,31 @@ pub(crate) enum Listening {
     RedirectToHttps(u16),
 }
 
-/// Serves one connection, accepted at `accepted`, until it closes, an error or a deadline
-/// ends it, or the server shuts down.
-pub(crate) fn serve(
-    stream: &TcpStream,
-    peer: SocketAddr,
-    shared: &Shared,
-    app: &dyn App,
-    activity: &Activity,
-    accepted: Instant,
-    listening: Listening,
-) {
-    match (listening, &shared.tls) {
-        (Listening::Http, _) => serve_on(
-            &Transport::Plain(stream),
-            None,
-            peer,
-            shared,
-            app,
-            activity,
-            accepted,
-        ),
+/// An accepted connection and what serving it needs, passed whole from the acceptor down to
+/// the request loop.
+#[derive(Clone, Copy)]
+pub(crate) struct Accepted<'a> {
+    /// The client's address (the proxy's, behind one).
+    pub peer: SocketAddr,
+    /// When `accept` returned: the header timeout of the first request counts from here.
+    pub at: Instant,
+    /// The server's state shared by every connection.
+    pub shared: &'a Shared,
+    /// The application requests are dispatched to.
+    pub app: &'a dyn App,
+    /// This connection's phase, which the caps read to pick a connection to close.
+    pub activity: &'a Activity,
+}
+
+/// Serves one connection until it closes, an error or a deadline ends it, or the server shuts
+/// down.
+pub(crate) fn serve(stream: &TcpStream, conn: &Accepted<'_>, listening: Listening) {
+    match (listening, &conn.shared.tls) {
+        (Listening::Http, _) => serve_on(&Transport::Plain(stream), None, conn),
         (Listening::RedirectToHttps(port), _) => {
-            let plain = Transport::Plain(stream);
-            serve_on(&plain, Some(port), peer, shared, app, activity, accepted);
+            serve_on(&Transport::Plain(stream), Some(port), conn)
         }
-        (Listening::Https, Some(tls)) => {
-            serve_tls(tls, stream, peer, shared, app, activity, accepted)
-        }
+        (Listening::Https, Some(tls)) => serve_tls(tls, stream, conn),
         (Listening::Https, None) => {}
     }
 }
@@ -74,34 +71,25 @@ pub(crate) fn serve(
 /// connection state is a few KiB on the stack while it is set up, and a plain connection's
 /// thread should not carry that frame (every connection thread's touched stack is resident).
 #[inline(never)]
-fn serve_tls(
-    tls: &Tls,
-    stream: &TcpStream,
-    peer: SocketAddr,
-    shared: &Shared,
-    app: &dyn App,
-    activity: &Activity,
-    accepted: Instant,
-) {
+fn serve_tls(tls: &Tls, stream: &TcpStream, conn: &Accepted<'_>) {
+    let peer = conn.peer;
     let tls = match tls.accept() {
-        Ok(conn) => TlsStream::new(stream, conn),
+        Ok(tls) => TlsStream::new(stream, tls),
         Err(e) => {
             log::error!("{peer}: cannot start TLS: {e}");
             return;
         }
     };
-    activity.enter(Phase::Head);
-    match tls.handshake(accepted + shared.config.header_timeout) {
+    conn.activity.enter(Phase::Head);
+    match tls.handshake(conn.at + conn.shared.config.header_timeout) {
         Ok(()) => {
             log::debug!("{peer}: TLS handshake done ({})", tls.agreed());
-            let transport = Transport::Tls(Box::new(tls));
-            serve_on(&transport, None, peer, shared, app, activity, accepted);
+            serve_on(&Transport::Tls(Box::new(tls)), None, conn);
         }
         // `http://` to the HTTPS port: answered in clear with the way to `https://`.
         Err(HandshakeError::PlainHttp) => {
             let port = stream.local_addr().map_or(443, |a| a.port());
-            let plain = Transport::Plain(stream);
-            serve_on(&plain, Some(port), peer, shared, app, activity, accepted);
+            serve_on(&Transport::Plain(stream), Some(port), conn);
         }
         Err(e @ (HandshakeError::Closed | HandshakeError::Io(_))) => {
             log::debug!("{peer}: TLS handshake: {e}");
@@ -112,15 +100,14 @@ fn serve_tls(
 
 /// Serves requests off `transport`; with `redirect`, answers each with the way to HTTPS on
 /// that port instead of dispatching it.
-fn serve_on(
-    transport: &Transport<'_>,
-    redirect: Option<u16>,
-    peer: SocketAddr,
-    shared: &Shared,
-    app: &dyn App,
-    activity: &Activity,
-    accepted: Instant,
-) {
+fn serve_on(transport: &Transport<'_>, redirect: Option<u16>, conn: &Accepted<'_>) {
+    let Accepted {
+        peer,
+        at: accepted,
+        shared,
+        app,
+        activity,
+    } = *conn;
     let config = &shared.config;
     let mut sender = match Sender::new(
         transport,
