@@ -156,10 +156,23 @@ fn each_limit_and_protocol_error_has_its_status() {
                 .to_vec(),
             400,
         ),
+        // Chunked not last: the length cannot be known (RFC 9112, section 6.3).
         (
             b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip\r\n\r\n".to_vec(),
+            400,
+        ),
+        (
+            b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked, gzip\r\n\r\n".to_vec(),
+            400,
+        ),
+        // Framed, but with a coding the server does not know.
+        (
+            b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: gzip, chunked\r\n\r\n".to_vec(),
             501,
         ),
+        // An empty host is no authority (RFC 9110, section 4.2.1).
+        (b"GET / HTTP/1.1\r\nHost: \r\n\r\n".to_vec(), 400),
+        (b"GET / HTTP/1.1\r\nHost: :80\r\n\r\n".to_vec(), 400),
         (
             b"POST / HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n".to_vec(),
             400,

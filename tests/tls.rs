@@ -264,6 +264,16 @@ fn http_redirect_port_sends_everything_to_https() {
     // A POST keeps its method and body with 308.
     let post = Client::connect(plain).exchange("POST", "/add/000007.html", &[], b"x=1");
     assert_eq!(post.status, 308);
+    // HTTP/1.0 may come without Host: there is no name to redirect to, so no `https://:PORT`.
+    let mut bare = Client::connect(plain);
+    bare.send(b"GET / HTTP/1.0\r\n\r\n");
+    let answer = bare.read_response(false);
+    assert_eq!(answer.status, 400);
+    assert_eq!(answer.header("Location"), None);
+    // An empty Host is refused before anything else (RFC 9110, section 4.2.1).
+    let mut empty = Client::connect(plain);
+    empty.send(b"GET / HTTP/1.1\r\nHost: :80\r\n\r\n");
+    assert_eq!(empty.read_response(false).status, 400);
 }
 
 #[test]

@@ -305,6 +305,10 @@ fn to_https(req: &Request, port: u16) -> Response {
         Some(colon) if !host[colon..].contains(']') => &host[..colon],
         _ => host,
     };
+    if name.is_empty() {
+        // HTTP/1.0 without a Host: there is no name to send the client to.
+        return Response::error_page(400);
+    }
     let target = if req.target.starts_with('/') {
         req.target.as_str()
     } else {

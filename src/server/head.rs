@@ -243,6 +243,8 @@ pub(crate) fn valid_authority(s: &str) -> bool {
             None => (valid_reg_name(s), None),
         },
     };
+    // An empty host (`Host: `, `Host: :80`) is no authority: RFC 9110, section 4.2.1.
+    let host_ok = host_ok && !s.is_empty() && !s.starts_with(':');
     host_ok && port.is_none_or(|p| p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
 }
 
@@ -323,8 +325,18 @@ pub(crate) fn framing(head: &Head) -> Result<Framing, ReadError> {
             .map(str::trim)
             .filter(|c| !c.is_empty())
             .collect();
+        // RFC 9112, section 6.3: unless chunked comes last (and once), the body's length
+        // cannot be known, which is a 400 and a close; a coding we do not know is a 501.
+        let chunked = |c: &&str| c.eq_ignore_ascii_case("chunked");
         return match codings.as_slice() {
-            [only] if only.eq_ignore_ascii_case("chunked") => Ok(Framing::Chunked),
+            [only] if chunked(only) => Ok(Framing::Chunked),
+            [.., last] if !chunked(last) => Err(ReadError::Reject(
+                400,
+                "chunked is not the last transfer coding",
+            )),
+            [first @ .., _] if first.iter().any(chunked) => {
+                Err(ReadError::Reject(400, "chunked applied more than once"))
+            }
             _ => Err(ReadError::Reject(501, "unsupported transfer coding")),
         };
     }
@@ -536,9 +548,10 @@ mod tests {
                 &[("Transfer-Encoding", "chunked"), ("Content-Length", "3")],
                 400,
             ),
-            (&[("Transfer-Encoding", "gzip")], 501),
+            (&[("Transfer-Encoding", "gzip")], 400),
+            (&[("Transfer-Encoding", "chunked, gzip")], 400),
             (&[("Transfer-Encoding", "gzip, chunked")], 501),
-            (&[("Transfer-Encoding", "chunked, chunked")], 501),
+            (&[("Transfer-Encoding", "chunked, chunked")], 400),
         ];
         for (fields, status) in bad {
             match framing(&head_with(fields, Version::Http11)) {
@@ -586,7 +599,6 @@ mod tests {
             "xn--fiqs8s.example",
             "a-b_c~d.e",
             "%41bc",
-            "",
         ];
         for a in good {
             assert!(valid_authority(a), "{a:?} should be valid");
@@ -601,6 +613,8 @@ mod tests {
             "host:123456",
             "host:80:81",
             "user@host",
+            "",
+            ":80",
             "[::1",
             "::1",
             "[zz]",
