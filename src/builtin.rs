@@ -1,4 +1,4 @@
-//! The site's own files compiled into the binary (see `build.rs`): used when the configured
+//! The stock site's own files compiled into the binary (see `build.rs`): used when the configured
 //! folders do not exist, so that `miniweb 8080` runs from any folder. Folders on disk win, so
 //! that a site stays editable without a rebuild.
 

@@ -413,6 +413,22 @@ fn error_page_bytes(status: u16) -> Arc<[u8]> {
     .into()
 }
 
+/// `text` safe inside HTML, as element content or a quoted attribute value.
+pub fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
 /// Every status miniweb uses, with its reason phrase (RFC 9110, section 15).
 const STATUSES: &[(u16, &str)] = &[
     (100, "Continue"),

@@ -97,7 +97,7 @@ fn dev_mode_404_lists_the_routes_closest_first_and_errors_show_their_cause() {
     assert_eq!(page.status, 404);
     let text = page.text();
     assert!(
-        text.contains("最接近的是 <code>GET /index.html</code>（miniweb::stocks::index）：第 1 段是“index.htm”，模式要“index.html”。"),
+        text.contains("最接近的是 <code>GET /index.html</code>（miniweb::stocks::index）：segment 1 is “index.htm”, the pattern has “index.html”。"),
         "{text}"
     );
     // Every route is listed with its reason.
@@ -119,12 +119,12 @@ fn dev_mode_404_lists_the_routes_closest_first_and_errors_show_their_cause() {
     // The method is the reason when the path fits a route of another method.
     let wrong_method = site.get("/add/000007.html/x").text();
     assert!(
-        wrong_method.contains("路径多于模式的 2 段：多出“/x”"),
+        wrong_method.contains("the path goes on past the 2 segments of the pattern: “/x” is left"),
         "{wrong_method}"
     );
     let suffix = site.request("POST", "/add/000007.htm", &[], b"").text();
     assert!(
-        suffix.contains("第 2 段“000007.htm”不以“.html”结尾"),
+        suffix.contains("segment 2 “000007.htm” does not end with “.html”"),
         "{suffix}"
     );
 

@@ -1,5 +1,7 @@
 //! One binary that runs anywhere: the site's templates, migrations and files are compiled in,
-//! folders on disk win, and `-d DIR` serves a folder of one's own beside the site.
+//! folders on disk win (and say so), and `document_root` serves a folder of one's own beside
+//! the site. The current folder never takes over silently: a foreign `config.toml` or an
+//! incomplete `templates/` is a start-up error that names it.
 
 mod common;
 
@@ -41,16 +43,25 @@ fn it_runs_from_an_empty_folder() {
     // The built-in files pass the same gate as files on disk.
     for hostile in [
         "/css%2Fsite.css",
-        "/css/../css/site.css",
-        "/css/%2e%2e/css/site.css",
+        "/css/../../css/site.css",
+        "/css/%2e%2e/%2e%2e/css/site.css",
         "/css%5csite.css",
     ] {
         assert_eq!(site.get(hostile).status, 404, "{hostile}");
     }
+    // Dot segments that stay inside are removed (RFC 3986, section 5.2.4).
+    for inside in [
+        "/css/../css/site.css",
+        "/css/%2e%2e/css/site.css",
+        "/./css/site.css",
+    ] {
+        assert_eq!(site.get(inside).status, 200, "{inside}");
+    }
     assert_eq!(site.get("//css//site.css").status, 200);
     assert!(site.dir.path().join("stock.db").exists());
     let log = site.log();
-    assert!(log.contains("using the built-in templates"), "{log}");
+    assert!(log.contains("templates: 6 built into the binary"), "{log}");
+    assert!(log.contains("migrations: 4 built into the binary"), "{log}");
     assert!(log.contains("built-in files"), "{log}");
 }
 
@@ -84,23 +95,81 @@ fn folders_on_disk_win_over_the_built_in_ones() {
 }
 
 #[test]
-fn dash_d_serves_a_folder_beside_the_site() {
+fn document_root_serves_a_folder_beside_the_site() {
     let docs = tempfile::tempdir().unwrap();
     std::fs::write(docs.path().join("notes.txt"), "my notes\n").unwrap();
     std::fs::write(docs.path().join("about.html"), "<p>about me</p>\n").unwrap();
     std::fs::create_dir(docs.path().join("guide")).unwrap();
     std::fs::write(docs.path().join("guide/index.html"), "<p>guide</p>\n").unwrap();
     let docs_path = docs.path().to_str().unwrap();
-    let site = empty_folder_site(&["-d", docs_path]);
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!("document_root = {docs_path:?}\n"),
+    )
+    .unwrap();
+    let site = Site::spawn(dir, &["0", "--bind", "127.0.0.1"], &[]).unwrap();
     assert_eq!(site.get("/notes.txt").text(), "my notes\n");
     assert_eq!(site.get("/about.html").text(), "<p>about me</p>\n");
     assert_eq!(site.get("/guide/").text(), "<p>guide</p>\n");
     assert_eq!(site.get("/guide/index.html").text(), "<p>guide</p>\n");
     assert_eq!(site.get("/guide").header("Location"), Some("/guide/"));
-    // The site is still there, with its own files.
+    // The site is still there, with its own files; its database and config are not served.
     assert!(site.get("/index.html").text().contains("选股系统"));
     assert_eq!(site.get("/css/site.css").status, 200);
+    assert_eq!(site.get("/config.toml").status, 404);
     assert!(site.log().contains(docs_path), "{}", site.log());
+}
+
+#[test]
+fn the_sites_own_database_and_config_are_never_served_from_its_folder() {
+    let dir = tempfile::tempdir().unwrap();
+    let here = dir.path().to_str().unwrap().to_string();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        format!("document_root = {here:?}\ndatabase = \"site-data\"\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("hello.txt"), "hi\n").unwrap();
+    let site = Site::spawn(dir, &["0", "--bind", "127.0.0.1"], &[]).unwrap();
+    assert_eq!(site.get("/hello.txt").status, 200);
+    for hidden in [
+        "/config.toml",
+        "/site-data",
+        "/site-data-wal",
+        "/site-data-shm",
+    ] {
+        assert_eq!(site.get(hidden).status, 404, "{hidden}");
+    }
+}
+
+#[test]
+fn a_foreign_config_file_is_refused_with_its_key_and_name() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("config.toml"),
+        "baseURL = \"https://example.org/\"\ntitle = \"My Hugo Site\"\n",
+    )
+    .unwrap();
+    let (code, _, err) = run_binary(dir.path(), &["0"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("config.toml: unknown key `baseURL`"), "{err}");
+    assert!(
+        !dir.path().join("stock.db").exists(),
+        "refused before anything was opened"
+    );
+}
+
+#[test]
+fn an_incomplete_templates_folder_is_a_start_up_error_that_names_what_is_missing() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("templates")).unwrap();
+    std::fs::write(dir.path().join("templates/single.html"), "{{ title }}").unwrap();
+    let (code, _, err) = run_binary(dir.path(), &["0", "--bind", "127.0.0.1"]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("templates folder"), "{err}");
+    assert!(err.contains("lacks base.html"), "{err}");
+    assert!(err.contains("index.html"), "{err}");
 }
 
 #[test]

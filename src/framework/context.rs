@@ -19,7 +19,8 @@ pub struct Ctx<'a> {
     pub req: &'a Request,
     /// Values captured by `{name}` in the route's pattern.
     pub params: Params,
-    db: &'a Db,
+    /// `None` when the app has no database.
+    db: Option<&'a Db>,
     tera: &'a tera::Tera,
     /// What the client asked for, negotiated before the call (`None`: nothing offered fits).
     wanted: Option<Representation>,
@@ -34,7 +35,7 @@ impl<'a> Ctx<'a> {
     pub(crate) fn new(
         req: &'a Request,
         params: Params,
-        db: &'a Db,
+        db: Option<&'a Db>,
         tera: &'a tera::Tera,
         timing: &'a Timing,
     ) -> Self {
@@ -109,9 +110,13 @@ impl<'a> Ctx<'a> {
 
     /// A database connection from the pool; the time it is held (waiting for it included)
     /// counts as the request's `db` time in `Server-Timing`.
+    /// Without a database (none set in the config), a 500 that says so in the log.
     pub fn db(&self) -> Result<TimedConnection<'_>, Error> {
+        let db = self.db.ok_or_else(|| {
+            Error::Internal("this app has no database: set `database` in config.toml".into())
+        })?;
         let since = Instant::now();
-        Ok(TimedConnection::new(self.db.get()?, self.timing, since))
+        Ok(TimedConnection::new(db.get()?, self.timing, since))
     }
 
     /// The one-time message a failed action left for this page, if any; [`Ctx::render`]
@@ -149,7 +154,7 @@ impl<'a> Ctx<'a> {
             let essence = ct.split(';').next().unwrap_or_default().trim();
             if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
                 return Err(Error::UnsupportedMediaType(format!(
-                    "需要表单 (application/x-www-form-urlencoded)，收到的是 {essence}。"
+                    "This address takes a form (application/x-www-form-urlencoded), not {essence}."
                 )));
             }
         }

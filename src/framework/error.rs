@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use crate::http::{reason, Request, Response};
+use crate::http::{escape_html, reason, Request, Response};
 
 /// Everything a handler can fail with. Client errors carry a message meant for the user;
 /// server errors carry the cause, which is logged and never shown.
@@ -62,12 +62,26 @@ impl Error {
             | Error::Conflict(m)
             | Error::NotAcceptable(m)
             | Error::UnsupportedMediaType(m) => m,
-            Error::MethodNotAllowed { .. } => "这个地址不接受这种请求方法。",
-            Error::Db(e) if e.is_busy() => "服务器正忙，请稍后再试。",
+            Error::MethodNotAllowed { .. } => server_message(405),
+            Error::Db(e) if e.is_busy() => server_message(503),
             Error::Db(_) | Error::Template(_) | Error::Io(_) | Error::Internal(_) => {
-                "服务器出了问题，已记录在日志中。"
+                server_message(500)
             }
         }
+    }
+
+    /// Whether [`Error::public_message`] is the framework's own sentence for the status
+    /// rather than the handler's: an app's `error.html` may put its own words in its place
+    /// (the `generic` flag of the page).
+    pub fn is_generic(&self) -> bool {
+        matches!(
+            self,
+            Error::MethodNotAllowed { .. }
+                | Error::Db(_)
+                | Error::Template(_)
+                | Error::Io(_)
+                | Error::Internal(_)
+        )
     }
 
     /// The one conversion of an error into a response: `error.html` with the status and the
@@ -92,7 +106,11 @@ impl Error {
         } else {
             log::debug!("{} {}: {self}", req.method, req.target);
         }
-        let mut resp = page_with(tera, status, self.public_message(), |page| {
+        let message = Message {
+            text: self.public_message(),
+            generic: self.is_generic(),
+        };
+        let mut resp = page_with(tera, status, message, |page| {
             if dev {
                 page.insert("cause", &self.to_string());
             }
@@ -108,8 +126,27 @@ impl Error {
     }
 }
 
-/// `error.html` filled with the status, its title and `message`; a fixed page if that fails.
-pub(crate) fn page(tera: &tera::Tera, status: u16, message: &str) -> Response {
+/// What an error page tells the user, and whether it is the framework's own sentence for the
+/// status (`generic`) or the handler's.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Message<'a> {
+    pub text: &'a str,
+    pub generic: bool,
+}
+
+impl Message<'static> {
+    /// The framework's own sentence for `status`.
+    pub fn generic(status: u16) -> Message<'static> {
+        Message {
+            text: server_message(status),
+            generic: true,
+        }
+    }
+}
+
+/// `error.html` filled with `status`, `reason`, `message` and `generic`; the app's
+/// `error.html` is optional, and without it (or if it fails) a plain page says the same.
+pub(crate) fn page(tera: &tera::Tera, status: u16, message: Message<'_>) -> Response {
     page_with(tera, status, message, |_| {})
 }
 
@@ -117,53 +154,59 @@ pub(crate) fn page(tera: &tera::Tera, status: u16, message: &str) -> Response {
 pub(crate) fn page_with(
     tera: &tera::Tera,
     status: u16,
-    message: &str,
+    message: Message<'_>,
     extra: impl FnOnce(&mut tera::Context),
 ) -> Response {
     let mut context = tera::Context::new();
     context.insert("status", &status);
-    context.insert("reason", title(status));
-    context.insert("message", message);
+    context.insert("reason", reason(status));
+    context.insert("message", message.text);
+    context.insert("generic", &message.generic);
     extra(&mut context);
-    match tera.render("error.html", &context) {
+    if !tera.get_template_names().any(|name| name == ERROR_TEMPLATE) {
+        return plain_page(status, message.text, &context);
+    }
+    match tera.render(ERROR_TEMPLATE, &context) {
         Ok(body) => Response::html(status, body),
         Err(e) => {
             log::error!("error page failed to render: {}", Error::Template(e));
-            Response::error_page(status)
+            plain_page(status, message.text, &context)
         }
     }
 }
 
-/// The title of an error page: the status in the site's language (Chinese), the English
-/// reason phrase for a status without one.
-pub(crate) fn title(status: u16) -> &'static str {
-    match status {
-        400 => "请求有误",
-        403 => "禁止访问",
-        404 => "页面不存在",
-        405 => "请求方法不允许",
-        406 => "没有可接受的格式",
-        408 => "请求超时",
-        409 => "操作冲突",
-        412 => "前提条件不成立",
-        413 => "请求内容太大",
-        415 => "不支持的内容类型",
-        416 => "请求的范围无效",
-        500 => "服务器内部错误",
-        503 => "服务暂时不可用",
-        other => reason(other),
+/// The template of an app's error pages.
+const ERROR_TEMPLATE: &str = "error.html";
+
+/// The page of an app without `error.html`: the status, the message, and in dev mode the
+/// cause, escaped.
+fn plain_page(status: u16, message: &str, context: &tera::Context) -> Response {
+    let line = format!("{status} {}", reason(status));
+    let mut page = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{line}</title>\
+         </head><body><h1>{line}</h1><p>{}</p>",
+        escape_html(message)
+    );
+    if let Some(cause) = context.get("cause").and_then(|c| c.as_str()) {
+        page.push_str(&format!(
+            "<h2>Cause (dev mode)</h2><pre>{}</pre>",
+            escape_html(cause)
+        ));
     }
+    page.push_str("<hr><p>miniweb</p></body></html>\n");
+    Response::html(status, page)
 }
 
-/// What the page of an error the server answered on its own (a static file's) tells the user.
+/// What the page of an error the framework or the server answers on its own tells the user.
 pub(crate) fn server_message(status: u16) -> &'static str {
     match status {
-        404 => "没有这个页面。",
-        405 => "这个地址是一个文件，只能用 GET 或 HEAD 读取。",
-        412 => "文件已经改变，请求的前提条件不再成立。",
-        416 => "请求的字节范围超出了文件的长度。",
-        s if s >= 500 => "服务器出了问题，已记录在日志中。",
-        _ => "请求没有完成。",
+        404 => "There is no page at this address.",
+        405 => "This address does not answer this request method.",
+        412 => "The file has changed: the request's precondition no longer holds.",
+        416 => "The requested byte range lies outside the file.",
+        503 => "The server is busy; please try again in a moment.",
+        s if s >= 500 => "Something went wrong on the server; it has been logged.",
+        _ => "The request could not be completed.",
     }
 }
 

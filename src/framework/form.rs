@@ -39,7 +39,7 @@ fn decode(raw: &[u8]) -> Result<String, Error> {
     percent_decode(&spaced)
         .decode_utf8()
         .map(|s| s.into_owned())
-        .map_err(|_| Error::BadRequest("表单字段不是有效的 UTF-8。".into()))
+        .map_err(|_| Error::BadRequest("A form field is not valid UTF-8.".into()))
 }
 
 #[cfg(test)]

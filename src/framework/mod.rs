@@ -30,13 +30,11 @@ pub use tera;
 pub use timing::TimedConnection;
 
 use crate::http::{App, Body, Request, Response};
+use error::Message;
 use pages::PageCache;
 use router::RouteMatch;
 use templates::Templates;
 use timing::Timing;
-
-/// What the 404 of a path no route matches says.
-const NO_ROUTE: &str = "没有这个页面。";
 
 /// What the framework needs to know; the application's `main` builds it (miniweb's from
 /// `config.toml`). The framework reads no configuration file of its own.
@@ -44,8 +42,9 @@ const NO_ROUTE: &str = "没有这个页面。";
 pub struct Settings {
     /// Folder of the Tera templates.
     pub templates_dir: PathBuf,
-    /// The database: a SQLite file (created if missing), or a PostgreSQL server's URL.
-    pub database: Location,
+    /// The database: a SQLite file (created if missing), or a PostgreSQL server's URL;
+    /// `None` for an app without one.
+    pub database: Option<Location>,
     /// Folder of the numbered `.sql` migrations, applied at start-up.
     pub migrations_dir: PathBuf,
     /// Whether rendered GET pages are kept until the database changes.
@@ -55,7 +54,7 @@ pub struct Settings {
     /// Whether responses carry `Server-Timing` (db, render, cache hit or miss).
     pub server_timing: bool,
     /// Templates compiled into the binary, as (name, bytes): used when `templates_dir` does
-    /// not exist.
+    /// not exist. A `templates_dir` that exists must hold every one of them by name.
     pub builtin_templates: &'static [(&'static str, &'static [u8])],
     /// Migrations compiled into the binary, as (file name, SQL): used when `migrations_dir`
     /// does not exist.
@@ -70,7 +69,8 @@ pub struct Settings {
 pub struct Framework {
     router: Router,
     templates: Templates,
-    db: Db,
+    /// `None` for an app without a database.
+    db: Option<Db>,
     pages: Option<PageCache>,
     server_timing: bool,
     /// Dev mode (see [`Settings::dev`]).
@@ -83,42 +83,44 @@ pub struct Framework {
 impl Framework {
     /// Everything from the settings: the routes of every `#[route]`, the templates, the
     /// database with its migrations applied. A templates or migrations folder that does not
-    /// exist is replaced by the built-in files, when there are any.
+    /// exist is replaced by the built-in files, when there are any; none at all is no error.
+    /// Where each comes from is logged.
     pub fn from_settings(settings: &Settings) -> Result<Framework, Box<dyn std::error::Error>> {
         let router = Router::collect()?;
-        let dir = &settings.templates_dir;
-        let tera = if dir.exists() || settings.builtin_templates.is_empty() {
-            load_templates(dir)?
-        } else {
-            log::info!("{} not found: using the built-in templates", dir.display());
-            builtin_templates(settings.builtin_templates)?
+        let tera = templates_from(settings)?;
+        let db = match &settings.database {
+            Some(location) => Some(database_from(location, settings)?),
+            None => {
+                let dir = &settings.migrations_dir;
+                if dir.is_dir() || !settings.builtin_migrations.is_empty() {
+                    return Err(format!(
+                        "migrations in {} but no database to apply them to: set `database` \
+                         (e.g. database = \"site.db\") in config.toml",
+                        dir.display()
+                    )
+                    .into());
+                }
+                log::info!("database: none (set `database` in config.toml to have one)");
+                None
+            }
         };
-        let db = Db::open(&settings.database)?;
-        log::info!("database: {}", settings.database);
-        let dir = &settings.migrations_dir;
-        if dir.exists() || settings.builtin_migrations.is_empty() {
-            db.migrate(dir)?;
-        } else {
-            log::info!("{} not found: using the built-in migrations", dir.display());
-            db.migrate_builtin(settings.builtin_migrations)?;
-        }
-        let framework = Framework::new(router, tera, db, settings.page_cache)
+        let mut framework = Framework::new(router, tera, db, settings.page_cache)
             .with_compression(settings.compression)
             .with_server_timing(settings.server_timing);
-        Ok(if settings.dev {
-            framework.in_dev_mode(dir_if_exists(&settings.templates_dir))
-        } else {
-            framework
-        })
+        if settings.dev {
+            framework = framework.in_dev_mode(dir_if_exists(&settings.templates_dir));
+        }
+        Ok(framework)
     }
 
-    /// A framework from its parts.
-    pub fn new(router: Router, tera: tera::Tera, db: Db, page_cache: bool) -> Framework {
+    /// A framework from its parts; the page cache needs a database (its version says when a
+    /// page is stale), so there is none without one.
+    pub fn new(router: Router, tera: tera::Tera, db: Option<Db>, page_cache: bool) -> Framework {
         Framework {
             router,
             templates: Templates::Fixed(Box::new(tera)),
+            pages: (page_cache && db.is_some()).then(|| PageCache::new(true)),
             db,
-            pages: page_cache.then(|| PageCache::new(true)),
             server_timing: true,
             dev: false,
             no_route: OnceLock::new(),
@@ -153,7 +155,7 @@ impl Framework {
     /// Checkpoints the database so that its main file alone holds every committed write, and
     /// closes the idle connections: call once the server has stopped.
     pub fn close(&self) {
-        if let Err(e) = self.db.close() {
+        if let Some(Err(e)) = self.db.as_ref().map(Db::close) {
             log::error!("closing the database: {e}");
         }
     }
@@ -162,10 +164,11 @@ impl Framework {
     /// in dev mode rendered every time, with every route and why it did not match.
     fn no_route_page(&self, req: &Request, tera: &tera::Tera) -> Response {
         if self.dev {
-            return error::page_with(tera, 404, NO_ROUTE, |page| self.explain_routes(req, page));
+            let message = Message::generic(404);
+            return error::page_with(tera, 404, message, |page| self.explain_routes(req, page));
         }
         let body = self.no_route.get_or_init(|| {
-            let page = error::page(tera, 404, NO_ROUTE);
+            let page = error::page(tera, 404, Message::generic(404));
             Arc::from(page.body.as_bytes().unwrap_or_default())
         });
         Response::new(404)
@@ -203,20 +206,22 @@ impl Framework {
                     cross.from,
                     cross.site
                 );
-                return Err(Error::Forbidden("这个表单来自其他网站，已拒绝。".into()));
+                return Err(Error::Forbidden(
+                    "This form was sent from another site, and was refused.".into(),
+                ));
             }
         }
-        let cx = Ctx::new(req, params, &self.db, tera, timing);
-        match (&self.pages, route.method) {
+        let cx = Ctx::new(req, params, self.db.as_ref(), tera, timing);
+        match (&self.pages, &self.db, route.method) {
             // A page showing a one-time message is this browser's alone: never kept, never 304.
-            (_, "GET") if cx.flash().is_some() => (route.handler)(&cx),
-            (Some(pages), "GET") => {
+            (_, _, "GET") if cx.flash().is_some() => (route.handler)(&cx),
+            (Some(pages), Some(db), "GET") => {
                 // One entry per representation of the page.
                 let form = cx.wanted().map_or("none", Representation::name);
                 let key = format!("{} {form}", req.target);
-                pages.get_or_render(req, &key, &self.db, timing, || (route.handler)(&cx))
+                pages.get_or_render(req, &key, db, timing, || (route.handler)(&cx))
             }
-            (None, "GET") => (route.handler)(&cx).map(|r| pages::with_etag(req, r)),
+            (_, _, "GET") => (route.handler)(&cx).map(|r| pages::with_etag(req, r)),
             _ => (route.handler)(&cx),
         }
     }
@@ -246,8 +251,68 @@ impl App for Framework {
     /// The server's own errors (a static file's 405, 412, 416) on the site's error page.
     fn error_page(&self, _req: &Request, status: u16) -> Response {
         let (tera, _) = self.templates.current();
-        error::page(&tera, status, error::server_message(status))
+        error::page(&tera, status, Message::generic(status))
     }
+}
+
+/// The app's templates: the folder when it exists (holding every built-in template by name,
+/// so that a stray `templates/` in the current folder cannot silently replace the app's),
+/// else the built-in ones, else none.
+fn templates_from(settings: &Settings) -> Result<tera::Tera, String> {
+    let dir = &settings.templates_dir;
+    let builtin = settings.builtin_templates;
+    if dir.is_dir() {
+        let tera = load_templates(dir)?;
+        let names: Vec<&str> = tera.get_template_names().collect();
+        let missing: Vec<&str> = builtin
+            .iter()
+            .map(|(name, _)| *name)
+            .filter(|name| !names.contains(name))
+            .collect();
+        if !missing.is_empty() {
+            return Err(format!(
+                "templates folder {} lacks {}, which this app renders: complete it, or set \
+                 templates_dir to another folder (without one, the built-in templates are used)",
+                dir.display(),
+                missing.join(", ")
+            ));
+        }
+        log::info!("templates: {} from {}", names.len(), dir.display());
+        Ok(tera)
+    } else if builtin.is_empty() {
+        log::info!("templates: none ({} not found)", dir.display());
+        Ok(tera::Tera::default())
+    } else {
+        log::info!(
+            "templates: {} built into the binary ({} not found)",
+            builtin.len(),
+            dir.display()
+        );
+        builtin_templates(builtin)
+    }
+}
+
+/// The database at `location`, opened, with the app's migrations applied: the folder's when
+/// it exists, else the built-in ones.
+fn database_from(location: &Location, settings: &Settings) -> Result<Db, DbError> {
+    let db = Db::open(location)?;
+    log::info!("database: {location}");
+    let dir = &settings.migrations_dir;
+    let builtin = settings.builtin_migrations;
+    if dir.is_dir() {
+        log::info!("migrations: from {}", dir.display());
+        db.migrate(dir)?;
+    } else if builtin.is_empty() {
+        log::info!("migrations: none ({} not found)", dir.display());
+    } else {
+        log::info!(
+            "migrations: {} built into the binary ({} not found)",
+            builtin.len(),
+            dir.display()
+        );
+        db.migrate_builtin(builtin)?;
+    }
+    Ok(db)
 }
 
 /// `dir`, if it is there: dev mode reloads templates from a folder, not from the binary.

@@ -77,8 +77,8 @@ pub fn wanted(req: &Request) -> Option<Representation> {
 pub(crate) fn not_acceptable() -> Error {
     let offered: Vec<&str> = Representation::ALL.iter().map(|r| r.media_type()).collect();
     Error::NotAcceptable(format!(
-        "这个页面只能以 {} 格式提供（也可以用 ?format=html、json 或 csv 指定）。",
-        offered.join("、")
+        "This page is offered only as {} (or choose with ?format=html, json or csv).",
+        offered.join(", ")
     ))
 }
 

@@ -175,24 +175,33 @@ impl Pattern {
         };
         let n = self.segments.len();
         match miss {
-            Miss::NoSlash => ("路径不以 / 开头".into(), (0, usize::MAX)),
+            Miss::NoSlash => ("the path does not start with /".into(), (0, usize::MAX)),
             Miss::TooShort { at } => (
-                format!("路径只有 {at} 段，模式要 {n} 段"),
+                format!("the path ends after {at} of the {n} segments of the pattern"),
                 (at, wanted(at).chars().count()),
             ),
             Miss::TooLong => (
-                format!("路径多于模式的 {n} 段：多出“/{}”", parts[n..].join("/")),
+                format!(
+                    "the path goes on past the {n} segments of the pattern: “/{}” is left",
+                    parts[n..].join("/")
+                ),
                 (n, parts[n..].iter().map(|p| p.len() + 1).sum()),
             ),
             Miss::NotUtf8 { at } => (
-                format!("第 {} 段解码后不是 UTF-8", at + 1),
+                format!("segment {} is not UTF-8 once decoded", at + 1),
                 (at, usize::MAX),
             ),
-            Miss::Literal { .. } if n == 1 && wanted(0).is_empty() => {
-                ("只匹配根路径 /".into(), (0, shown(0).chars().count()))
-            }
+            Miss::Literal { .. } if n == 1 && wanted(0).is_empty() => (
+                "it matches only the root path /".into(),
+                (0, shown(0).chars().count()),
+            ),
             Miss::Literal { at } => (
-                format!("第 {} 段是“{}”，模式要“{}”", at + 1, shown(at), wanted(at)),
+                format!(
+                    "segment {} is “{}”, the pattern has “{}”",
+                    at + 1,
+                    shown(at),
+                    wanted(at)
+                ),
                 (at, edit_distance(&shown(at), &wanted(at))),
             ),
             Miss::Prefix { at } | Miss::Suffix { at } | Miss::Empty { at } => {
@@ -206,12 +215,20 @@ impl Pattern {
                 };
                 let why = match miss {
                     Miss::Prefix { .. } => {
-                        format!("第 {} 段“{}”不以“{prefix}”开头", at + 1, shown(at))
+                        format!(
+                            "segment {} “{}” does not start with “{prefix}”",
+                            at + 1,
+                            shown(at)
+                        )
                     }
                     Miss::Suffix { .. } => {
-                        format!("第 {} 段“{}”不以“{suffix}”结尾", at + 1, shown(at))
+                        format!(
+                            "segment {} “{}” does not end with “{suffix}”",
+                            at + 1,
+                            shown(at)
+                        )
                     }
-                    _ => format!("参数 {{{name}}} 是空的"),
+                    _ => format!("parameter {{{name}}} is empty"),
                 };
                 let fixed = format!("{prefix}{suffix}");
                 (
@@ -399,9 +416,12 @@ impl Router {
             .iter()
             .map(|route| {
                 let (why, rank) = match route.parsed.try_match(raw_path) {
-                    Ok(_) if route.method == method => ("匹配".to_string(), (0, 0, 0)),
+                    Ok(_) if route.method == method => ("matches".to_string(), (0, 0, 0)),
                     Ok(_) => (
-                        format!("路径相符，但它只接受 {}，请求是 {method}", route.method),
+                        format!(
+                            "the path matches, but it takes {} only, not {method}",
+                            route.method
+                        ),
                         (1, 0, 0),
                     ),
                     Err(miss) => {
@@ -508,22 +528,40 @@ mod tests {
         };
         let typo = why("GET", "/index.htm");
         assert_eq!(typo[0].0, "index", "{typo:?}");
-        assert_eq!(typo[0].1, "第 1 段是“index.htm”，模式要“index.html”");
+        assert_eq!(
+            typo[0].1,
+            "segment 1 is “index.htm”, the pattern has “index.html”"
+        );
         let get_add = why("GET", "/add/000007.html");
         assert_eq!(get_add[0].0, "add");
-        assert_eq!(get_add[0].1, "路径相符，但它只接受 POST，请求是 GET");
+        assert_eq!(
+            get_add[0].1,
+            "the path matches, but it takes POST only, not GET"
+        );
         let suffix = why("POST", "/add/000007.htm");
-        assert_eq!(suffix[0].1, "第 2 段“000007.htm”不以“.html”结尾");
+        assert_eq!(
+            suffix[0].1,
+            "segment 2 “000007.htm” does not end with “.html”"
+        );
         let empty = why("POST", "/add/.html");
-        assert_eq!(empty[0].1, "参数 {code} 是空的");
+        assert_eq!(empty[0].1, "parameter {code} is empty");
         let short = why("GET", "/update");
-        assert_eq!(short[0], ("edit", "路径只有 1 段，模式要 2 段".to_string()));
+        assert_eq!(
+            short[0],
+            (
+                "edit",
+                "the path ends after 1 of the 2 segments of the pattern".to_string()
+            )
+        );
         let long = why("GET", "/center.html/x");
         assert_eq!(
             long[0],
-            ("center", "路径多于模式的 1 段：多出“/x”".to_string())
+            (
+                "center",
+                "the path goes on past the 1 segments of the pattern: “/x” is left".to_string()
+            )
         );
-        assert_eq!(why("GET", "/center.html")[0].1, "匹配");
+        assert_eq!(why("GET", "/center.html")[0].1, "matches");
     }
 
     #[test]

@@ -113,7 +113,7 @@ fn framework(page_cache: bool, error_template: Option<&str>) -> (tempfile::TempD
         tera.add_raw_template("error.html", t).unwrap();
     }
     let router = Router::new(DEFS.iter()).unwrap();
-    (dir, Framework::new(router, tera, db, page_cache))
+    (dir, Framework::new(router, tera, Some(db), page_cache))
 }
 
 fn body(resp: &Response) -> String {
@@ -158,7 +158,7 @@ fn handler_errors_become_their_status_on_the_error_page() {
     let (_d, fw) = framework(false, Some(ERROR_PAGE));
     let resp = fw.call(&Request::fake("POST", "/conflict.html"));
     assert_eq!(resp.status, 409);
-    assert_eq!(body(&resp), "<h1>409 操作冲突</h1><p>already there</p>");
+    assert_eq!(body(&resp), "<h1>409 Conflict</h1><p>already there</p>");
     let resp = fw.call(&Request::fake("POST", "/broken.html"));
     assert_eq!(resp.status, 500);
     assert!(
@@ -175,6 +175,24 @@ fn a_broken_error_template_falls_back_to_a_fixed_page() {
     assert!(body(&resp).contains("404 Not Found"));
     let (_d, fw) = framework(false, None);
     assert_eq!(fw.call(&Request::fake("GET", "/nope.html")).status, 404);
+}
+
+#[test]
+fn without_an_error_template_the_handlers_message_still_reaches_the_client() {
+    let (_d, fw) = framework(false, None);
+    let resp = fw.call(&Request::fake("POST", "/conflict.html"));
+    assert_eq!(resp.status, 409);
+    assert!(
+        body(&resp).contains("<h1>409 Conflict</h1><p>already there</p>"),
+        "{}",
+        body(&resp)
+    );
+    let resp = fw.call(&Request::fake("GET", "/nope.html"));
+    assert!(
+        body(&resp).contains("There is no page at this address."),
+        "{}",
+        body(&resp)
+    );
 }
 
 #[test]

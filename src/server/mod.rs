@@ -10,6 +10,7 @@ mod activity;
 mod body;
 mod connection;
 mod date;
+mod files_only;
 pub mod forwarded;
 mod head;
 mod live;
@@ -30,6 +31,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Instant;
 
+pub use files_only::FilesOnly;
 pub use settings::{AccessLog, ServerConfig, MAX_HEADERS_CEILING};
 pub use tls::{TlsError, TlsFiles};
 
@@ -44,7 +46,7 @@ pub enum BindError {
     AddrInUse(SocketAddr),
     /// Any other failure, with the address it happened on.
     Io(SocketAddr, io::Error),
-    /// The static folder cannot be used.
+    /// A folder of files cannot be used.
     StaticDir(PathBuf, io::Error),
     /// The access log file cannot be opened.
     AccessLog(PathBuf, io::Error),
@@ -57,7 +59,7 @@ impl fmt::Display for BindError {
         match self {
             BindError::AddrInUse(a) => write!(f, "address already in use: {a}"),
             BindError::Io(a, e) => write!(f, "cannot listen on {a}: {e}"),
-            BindError::StaticDir(p, e) => write!(f, "static folder {}: {e}", p.display()),
+            BindError::StaticDir(p, e) => write!(f, "folder {}: {e}", p.display()),
             BindError::AccessLog(p, e) => write!(f, "access log {}: {e}", p.display()),
             BindError::Tls(e) => write!(f, "{e}"),
         }

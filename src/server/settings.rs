@@ -1,4 +1,4 @@
-//! The server's settings: one plain struct, filled by the caller (miniweb's `main` from
+//! The server's settings: one plain struct, filled by the caller (the runner from
 //! `config.toml`, an example with `ServerConfig::default()`).
 
 use super::forwarded::TrustedProxies;
@@ -25,11 +25,16 @@ pub const MAX_HEADERS_CEILING: usize = 256;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ServerConfig {
     /// Folder of the site's files (stylesheets, images), served as they are. When it does not
-    /// exist, `builtin_static` is served in its place.
-    pub static_dir: PathBuf,
-    /// A folder of the user's own, served before the site's files (`miniweb -d DIR`, as
+    /// exist, `builtin_static` is served in its place (and with nothing built in, no files:
+    /// a missing static folder is no error).
+    pub static_dir: Option<PathBuf>,
+    /// A folder served before the site's files (`miniweb -d DIR` serves one alone, as
     /// `python3 -m http.server -d DIR`); it must exist.
     pub document_root: Option<PathBuf>,
+    /// Files never served nor listed, wherever they lie (the config file, the database and
+    /// its `-wal`/`-shm`). Besides these, SQLite files are never served by their names
+    /// (`*.db`, `*.sqlite`, `*.sqlite3` and their `-wal`, `-shm`, `-journal`).
+    pub never_served: Vec<PathBuf>,
     /// The site's files compiled into the binary, as (path under the folder with `/`, bytes):
     /// served when `static_dir` does not exist.
     pub builtin_static: &'static [(&'static str, &'static [u8])],
@@ -92,8 +97,9 @@ pub struct ServerConfig {
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
-            static_dir: PathBuf::from("static"),
+            static_dir: Some(PathBuf::from("static")),
             document_root: None,
+            never_served: Vec::new(),
             builtin_static: &[],
             autoindex: false,
             autoindex_stylesheet: None,

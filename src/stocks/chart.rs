@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use super::figure::Figure;
 use super::queries::Stock;
-use crate::framework::Text;
+use miniweb::framework::Text;
 
 /// A change at or beyond this (in %) is taken as the daily limit, 涨停 or 跌停 (10 % on the
 /// main boards; the figures are rounded to two decimals, so 9.9 leaves room for rounding).

@@ -4,8 +4,8 @@ pub mod chart;
 pub mod figure;
 pub mod queries;
 
-use crate::framework::{route, tera, Ctx, Error};
-use crate::http::Response;
+use miniweb::framework::{route, tera, Ctx, Error};
+use miniweb::http::Response;
 
 /// Longest note a user may save, in characters.
 pub const MAX_NOTE_CHARS: usize = 200;

@@ -4,7 +4,7 @@
 use serde::Serialize;
 
 use super::figure::Figure;
-use crate::framework::{Conn, Error, Row, SqlError, Text};
+use miniweb::framework::{Conn, Error, Row, SqlError, Text};
 
 /// One stock as the pages show it.
 #[derive(Debug, Serialize)]

@@ -104,7 +104,17 @@ impl Site {
         args: &[&str],
         env: &[(&str, &str)],
     ) -> Result<Site, String> {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_miniweb"))
+        Site::spawn_program(Path::new(env!("CARGO_BIN_EXE_miniweb")), dir, args, env)
+    }
+
+    /// As `spawn`, for another program built on miniweb (it logs the same "listening on").
+    pub fn spawn_program(
+        program: &Path,
+        dir: tempfile::TempDir,
+        args: &[&str],
+        env: &[(&str, &str)],
+    ) -> Result<Site, String> {
+        let mut child = Command::new(program)
             .current_dir(dir.path())
             .args(args)
             .env("RUST_LOG", "info")
@@ -292,7 +302,7 @@ pub struct InProcess {
 /// Settings for in-process servers: small limits so that tests can reach them.
 pub fn test_config(root: &Path) -> ServerConfig {
     ServerConfig {
-        static_dir: root.to_path_buf(),
+        static_dir: Some(root.to_path_buf()),
         max_connections: 64,
         max_connections_per_ip: 0,
         listen_backlog: 1024,

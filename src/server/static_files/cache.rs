@@ -13,6 +13,7 @@ use std::sync::{Arc, RwLock};
 use std::time::UNIX_EPOCH;
 
 use super::encoded::Codings;
+use super::hidden::Hidden;
 use super::path::{resolve, Resolved};
 use super::version::{self, Version};
 
@@ -96,14 +97,14 @@ pub(crate) struct FileCache {
 impl FileCache {
     /// Resolves `raw_path` under `root` (canonical), from memory when the file is unchanged;
     /// `listings` lets a folder without `index.html` be named.
-    pub fn lookup(&self, root: &Path, raw_path: &str, listings: bool) -> Cached {
+    pub fn lookup(&self, root: &Path, raw_path: &str, listings: bool, hidden: &Hidden) -> Cached {
         let known = self.read().by_request.get(raw_path).cloned();
         if let Some(entry) = &known {
             if is_current(entry) {
                 return Cached::File(entry.clone());
             }
         }
-        let path = match resolve(root, raw_path, listings) {
+        let path = match resolve(root, raw_path, listings, hidden) {
             Some(Resolved::File(p)) => p,
             Some(Resolved::Dir { indexed }) => return Cached::Dir { indexed },
             Some(Resolved::Listing(dir)) => return Cached::Listing(root.to_path_buf(), dir),
@@ -228,7 +229,7 @@ mod tests {
         let cache = FileCache::default();
         let mut seen = Vec::new();
         for spelling in ["/a.txt", "//a.txt", "/%61.txt", "/a%2Etxt"] {
-            match cache.lookup(&root, spelling, false) {
+            match cache.lookup(&root, spelling, false, &Hidden::default()) {
                 Cached::File(f) => seen.push(f),
                 _ => panic!("{spelling} did not resolve"),
             }

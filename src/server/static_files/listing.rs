@@ -10,7 +10,8 @@ use std::path::Path;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Serialize;
 
-use crate::http::{accept_quality, Body, Request, Response};
+use super::hidden::Hidden;
+use crate::http::{accept_quality, escape_html as escape, Body, Request, Response};
 use crate::server::date::rfc3339;
 
 /// Entries shown at most; a folder with more says how many were left out.
@@ -58,8 +59,9 @@ pub(crate) fn respond(
     root: &Path,
     dir: &Path,
     stylesheet: Option<&str>,
+    hidden: &Hidden,
 ) -> Response {
-    let (entries, omitted) = match read(root, dir) {
+    let (entries, omitted) = match read(root, dir, hidden) {
         Ok(found) => found,
         Err(e) => {
             log::warn!("listing {}: {e}", dir.display());
@@ -84,7 +86,7 @@ pub(crate) fn respond(
 }
 
 /// The visible entries of `dir`, folders first, then by name; and how many more there were.
-fn read(root: &Path, dir: &Path) -> io::Result<(Vec<Entry>, usize)> {
+fn read(root: &Path, dir: &Path, hidden: &Hidden) -> io::Result<(Vec<Entry>, usize)> {
     let mut entries = Vec::new();
     let mut omitted = 0;
     for item in fs::read_dir(dir)? {
@@ -96,12 +98,15 @@ fn read(root: &Path, dir: &Path) -> io::Result<(Vec<Entry>, usize)> {
             continue;
         }
         let path = item.path();
-        if item.file_type()?.is_symlink() {
-            // Shown only if it leads somewhere inside the root, as the file server would.
-            match path.canonicalize() {
-                Ok(target) if target.starts_with(root) => {}
-                _ => continue,
-            }
+        // Shown only if the file server would serve it: inside the root (after symlinks),
+        // and not a hidden file. `dir` is canonical, so only a symlink needs resolving.
+        let real = match item.file_type()?.is_symlink() {
+            true => path.canonicalize(),
+            false => Ok(path.clone()),
+        };
+        match real {
+            Ok(real) if real.starts_with(root) && !hidden.hides(&real) => {}
+            _ => continue,
         }
         let Ok(meta) = fs::metadata(&path) else {
             continue;
@@ -145,11 +150,11 @@ fn html(path: &str, entries: &[Entry], omitted: usize, stylesheet: Option<&str>)
             .to_string(),
     };
     let mut page = format!(
-        "<!DOCTYPE html>\n<html lang=\"zh-CN\">\n<head>\n<meta charset=\"utf-8\">\n\
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
-         <title>{title} 的目录</title>\n{style}\n</head>\n<body>\n<main class=\"listing\">\n\
-         <h1>{title} 的目录</h1>\n<table class=\"listing\">\n\
-         <thead><tr><th>名称</th><th>大小</th><th>修改时间</th></tr></thead>\n<tbody>\n"
+         <title>Index of {title}</title>\n{style}\n</head>\n<body>\n<main class=\"listing\">\n\
+         <h1>Index of {title}</h1>\n<table class=\"listing\">\n\
+         <thead><tr><th>Name</th><th>Size</th><th>Modified</th></tr></thead>\n<tbody>\n"
     );
     if path != "/" {
         page.push_str("<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
@@ -159,7 +164,7 @@ fn html(path: &str, entries: &[Entry], omitted: usize, stylesheet: Option<&str>)
         let size = e.size.map(human).unwrap_or_default();
         let exact = e
             .size
-            .map(|s| format!(" title=\"{s} 字节\""))
+            .map(|s| format!(" title=\"{s} bytes\""))
             .unwrap_or_default();
         let modified = e
             .modified
@@ -175,7 +180,7 @@ fn html(path: &str, entries: &[Entry], omitted: usize, stylesheet: Option<&str>)
     }
     page.push_str("</tbody>\n</table>\n");
     if omitted > 0 {
-        page.push_str(&format!("<p>还有 {omitted} 项没有列出。</p>\n"));
+        page.push_str(&format!("<p>{omitted} more entries not shown.</p>\n"));
     }
     page.push_str("</main>\n</body>\n</html>\n");
     page
@@ -195,22 +200,6 @@ fn human(bytes: u64) -> String {
     } else {
         format!("{value:.1} {}", UNITS[unit])
     }
-}
-
-/// Text made safe inside HTML elements and quoted attributes.
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
 }
 
 #[cfg(test)]

@@ -18,6 +18,7 @@ use std::time::UNIX_EPOCH;
 
 mod cache;
 mod encoded;
+mod hidden;
 mod listing;
 mod path;
 mod range;
@@ -26,6 +27,7 @@ mod version;
 pub(crate) use cache::Cached;
 use cache::{CachedFile, FileCache};
 use encoded::Form;
+use hidden::Hidden;
 use range::{parse_range, ByteRange};
 
 use super::settings::ServerConfig;
@@ -50,6 +52,8 @@ pub(crate) struct StaticFiles {
     compression: bool,
     /// What the HTML listing links to for its style.
     stylesheet: Option<String>,
+    /// Files never served nor listed (the database, the config file).
+    hidden: Hidden,
 }
 
 /// One folder of files.
@@ -75,24 +79,25 @@ impl Root {
 
 impl StaticFiles {
     /// The files `config` names. `Err` names a folder that cannot be used: a document root
-    /// that does not exist, or a missing static folder with nothing built in to replace it.
+    /// that does not exist, or a static folder that cannot be opened (one that does not exist
+    /// is replaced by the built-in files, or by none).
     pub fn open(config: &ServerConfig) -> Result<StaticFiles, (PathBuf, io::Error)> {
         let mut roots = Vec::new();
         if let Some(dir) = &config.document_root {
             roots.push(Root::open(dir)?);
         }
         let mut builtin = HashMap::new();
-        match Root::open(&config.static_dir) {
-            Ok(root) => roots.push(root),
-            Err((_, e))
-                if e.kind() == io::ErrorKind::NotFound && !config.builtin_static.is_empty() =>
-            {
+        match config.static_dir.as_deref().map(Root::open) {
+            Some(Ok(root)) => roots.push(root),
+            // A missing static folder is no error: the built-in files, if any, stand in.
+            Some(Err((_, e))) if e.kind() == io::ErrorKind::NotFound => {
                 for (name, bytes) in config.builtin_static {
                     let file = CachedFile::builtin(name, bytes);
                     builtin.insert(name.to_string(), Arc::new(file));
                 }
             }
-            Err(e) => return Err(e),
+            Some(Err(e)) => return Err(e),
+            None => {}
         }
         Ok(StaticFiles {
             roots,
@@ -101,11 +106,15 @@ impl StaticFiles {
             autoindex: config.autoindex,
             compression: config.compression,
             stylesheet: config.autoindex_stylesheet.clone(),
+            hidden: Hidden::new(&config.never_served),
         })
     }
 
     /// Where files come from, in order, for the start-up log.
     pub fn sources(&self) -> String {
+        if self.roots.is_empty() && self.builtin.is_empty() {
+            return "none".to_string();
+        }
         let mut names: Vec<String> = self
             .roots
             .iter()
@@ -122,7 +131,10 @@ impl StaticFiles {
     /// when listings are on.
     pub fn lookup(&self, raw_path: &str) -> Cached {
         for root in &self.roots {
-            match root.cache.lookup(&root.dir, raw_path, self.autoindex) {
+            match root
+                .cache
+                .lookup(&root.dir, raw_path, self.autoindex, &self.hidden)
+            {
                 Cached::Missing => continue,
                 Cached::Dir { indexed: false } if !self.autoindex => continue,
                 found => return found,
@@ -162,7 +174,7 @@ impl StaticFiles {
         match found {
             Cached::File(entry) => serve_file(req, &entry, &self.cache_control, self.compression),
             Cached::Listing(root, dir) => {
-                listing::respond(req, &root, &dir, self.stylesheet.as_deref())
+                listing::respond(req, &root, &dir, self.stylesheet.as_deref(), &self.hidden)
             }
             Cached::Dir { .. } => {
                 let mut location = format!("{}/", req.raw_path());

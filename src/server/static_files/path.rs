@@ -5,6 +5,8 @@ use std::path::{Path, PathBuf};
 
 use percent_encoding::percent_decode_str;
 
+use super::hidden::Hidden;
+
 /// What a request path names under the static root.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) enum Resolved {
@@ -17,42 +19,54 @@ pub(crate) enum Resolved {
     Listing(PathBuf),
 }
 
-/// A raw (still percent-encoded) request path made safe to look up: decoded, its non-empty
-/// segments joined by `/` without a leading one, and whether it ended in `/`. `None` for
-/// anything hostile: no leading `/`, encoded `/` or `\`, invalid UTF-8, NUL, `\`, or a
-/// segment starting with `.` (which covers `.`, `..` and dotfiles). The one gate of every
-/// static lookup, on disk and among the built-in files.
+/// A raw (still percent-encoded) request path made safe to look up: decoded, its dot segments
+/// removed (RFC 3986, section 5.2.4: `/a/./b` is `/a/b`, `/a/../b` is `/b`), its non-empty
+/// segments joined by `/` without a leading one, and whether it names a folder (ends in `/`,
+/// `/.` or `/..`). `None` for anything hostile: no leading `/`, encoded `/` or `\`, invalid
+/// UTF-8, NUL, `\`, a `..` that would climb above the root, or a segment starting with `.`
+/// (a dotfile or dot folder), except a first segment `.well-known` (RFC 8615). The one gate
+/// of every static lookup, on disk and among the built-in files.
 pub(crate) fn clean(raw_path: &str) -> Option<(String, bool)> {
-    if !raw_path.starts_with('/') {
-        return None;
-    }
+    let rest = raw_path.strip_prefix('/')?;
     let lower = raw_path.to_ascii_lowercase();
     if lower.contains("%2f") || lower.contains("%5c") {
         return None;
     }
-    let decoded = percent_decode_str(raw_path).decode_utf8().ok()?;
+    let decoded = percent_decode_str(rest).decode_utf8().ok()?;
     if decoded.contains(['\0', '\\']) {
         return None;
     }
-    let mut relative = String::with_capacity(decoded.len());
-    for segment in decoded.split('/').filter(|s| !s.is_empty()) {
-        if segment.starts_with('.') {
-            return None;
+    let mut kept: Vec<&str> = Vec::new();
+    let mut folder = decoded.is_empty() || decoded.ends_with('/');
+    let parts: Vec<&str> = decoded.split('/').collect();
+    for (i, segment) in parts.iter().enumerate() {
+        let last = i + 1 == parts.len();
+        match *segment {
+            "" => {}
+            "." => folder |= last,
+            ".." => {
+                kept.pop()?;
+                folder |= last;
+            }
+            ".well-known" if kept.is_empty() => kept.push(segment),
+            s if s.starts_with('.') => return None,
+            s => kept.push(s),
         }
-        if !relative.is_empty() {
-            relative.push('/');
-        }
-        relative.push_str(segment);
     }
-    Some((relative, decoded.ends_with('/')))
+    Some((kept.join("/"), folder))
 }
 
 /// Resolves a raw request path under `root`, which must already be canonical. `None` for
 /// anything hostile (see [`clean`]) or missing, so that the answer is a plain 404 and never
 /// says whether a file outside the root exists; also for any path that after following
-/// symlinks leaves `root`. A path ending in `/` names that directory's `index.html`, or,
+/// symlinks leaves `root`, and for a file `hidden` names. A path ending in `/` names that directory's `index.html`, or,
 /// with `listings`, the directory itself when it has none.
-pub(crate) fn resolve(root: &Path, raw_path: &str, listings: bool) -> Option<Resolved> {
+pub(crate) fn resolve(
+    root: &Path,
+    raw_path: &str,
+    listings: bool,
+    hidden: &Hidden,
+) -> Option<Resolved> {
     let (relative, slash) = clean(raw_path)?;
     let mut candidate = root.join(relative);
     // With a `/` and no index, the folder itself: then only a folder will do.
@@ -67,7 +81,7 @@ pub(crate) fn resolve(root: &Path, raw_path: &str, listings: bool) -> Option<Res
     // One `stat` settles the common miss before the many syscalls of canonicalising.
     std::fs::metadata(&candidate).ok()?;
     let real = candidate.canonicalize().ok()?;
-    if !real.starts_with(root) {
+    if !real.starts_with(root) || hidden.hides(&real) {
         return None;
     }
     let meta = real.metadata().ok()?;
@@ -103,6 +117,11 @@ mod tests {
         fs::write(root.join("a b.txt"), "space").unwrap();
         fs::write(root.join("中文.txt"), "zh").unwrap();
         fs::write(root.join(".secret"), "dot").unwrap();
+        fs::create_dir_all(root.join(".well-known")).unwrap();
+        fs::write(root.join(".well-known/x"), "known").unwrap();
+        fs::write(root.join(".well-known/.hidden"), "dot").unwrap();
+        fs::write(root.join("stock.db"), "data").unwrap();
+        fs::write(root.join("stock.db-wal"), "data").unwrap();
         fs::write(root.join("sub/index.html"), "<p>sub</p>").unwrap();
         fs::write(root.join("sub/x.css"), "p{}").unwrap();
         fs::write(top.path().join("outside.txt"), "outside").unwrap();
@@ -126,8 +145,6 @@ mod tests {
             "/%2e%2e%2foutside.txt",
             "/sub/../../outside.txt",
             "/sub/%2e%2e/%2e%2e/outside.txt",
-            "/./hello.txt",
-            "/sub/./x.css",
             "/..",
             "/../",
             "/..\\outside.txt",
@@ -156,14 +173,17 @@ mod tests {
             "/....//outside.txt",
             "/...",
             "/.git/config",
-            "/sub/..",
-            "/sub/%2e%2e",
+            "/.well-known/.hidden",
+            "/.well-known/../.secret",
+            "/sub/.well-known/x",
+            "/stock.db",
+            "/stock.db-wal",
             "/\\..\\outside.txt",
             "/%5c..%5coutside.txt",
         ];
         for path in hostile {
             assert_eq!(
-                resolve(&root, path, true),
+                resolve(&root, path, true, &Hidden::default()),
                 None,
                 "{path:?} must not resolve"
             );
@@ -203,7 +223,7 @@ mod tests {
             if path.contains("updir/outside.txt") || path.contains("escape.txt") {
                 escapes_tried += 1;
             }
-            if let Some(Resolved::File(p)) = resolve(&root, &path, true) {
+            if let Some(Resolved::File(p)) = resolve(&root, &path, true, &Hidden::default()) {
                 assert!(p.starts_with(&root), "{path} resolved to {}", p.display());
                 assert!(!p.ends_with("outside.txt"), "{path}");
                 files += 1;
@@ -224,7 +244,19 @@ mod tests {
             ("//css///site.css", Some(("css/site.css", false))),
             ("/%E4%B8%AD/", Some(("中", true))),
             ("/css%2fsite.css", None),
-            ("/css/../x", None),
+            ("/css/../x", Some(("x", false))),
+            ("/css/./x", Some(("css/x", false))),
+            ("/debian/./InRelease", Some(("debian/InRelease", false))),
+            ("/a/b/..", Some(("a", true))),
+            ("/a/.", Some(("a", true))),
+            ("/a/%2e%2e/b", Some(("b", false))),
+            ("/..", None),
+            ("/a/../../b", None),
+            (
+                "/.well-known/acme-challenge/t",
+                Some((".well-known/acme-challenge/t", false)),
+            ),
+            ("/a/.well-known/x", None),
             ("/.env", None),
             ("/a%00", None),
             ("a.txt", None),
@@ -246,35 +278,40 @@ mod tests {
             ("/sub/", "sub/index.html"),
             ("/sub/x.css", "sub/x.css"),
             ("/inside.txt", "hello.txt"),
+            ("/./hello.txt", "hello.txt"),
+            ("/sub/./x.css", "sub/x.css"),
+            ("/sub/../hello.txt", "hello.txt"),
+            ("/sub/%2e%2e/sub/x.css", "sub/x.css"),
+            ("/.well-known/x", ".well-known/x"),
         ];
         for (path, want) in good {
             assert_eq!(
-                resolve(&root, path, true),
+                resolve(&root, path, true, &Hidden::default()),
                 Some(Resolved::File(root.join(want))),
                 "{path}"
             );
         }
         assert_eq!(
-            resolve(&root, "/sub", true),
+            resolve(&root, "/sub", true, &Hidden::default()),
             Some(Resolved::Dir { indexed: true })
         );
         assert_eq!(
-            resolve(&root, "/empty", true),
+            resolve(&root, "/empty", true, &Hidden::default()),
             Some(Resolved::Dir { indexed: false })
         );
         assert_eq!(
-            resolve(&root, "/empty/", true),
+            resolve(&root, "/empty/", true, &Hidden::default()),
             Some(Resolved::Listing(root.join("empty")))
         );
         assert_eq!(
-            resolve(&root, "/", true),
+            resolve(&root, "/", true, &Hidden::default()),
             Some(Resolved::Listing(root.clone()))
         );
-        assert_eq!(resolve(&root, "/updir/", true), None);
+        assert_eq!(resolve(&root, "/updir/", true, &Hidden::default()), None);
         // Without listings a folder without an index names nothing.
-        assert_eq!(resolve(&root, "/empty/", false), None);
+        assert_eq!(resolve(&root, "/empty/", false, &Hidden::default()), None);
         assert_eq!(
-            resolve(&root, "/sub/", false),
+            resolve(&root, "/sub/", false, &Hidden::default()),
             Some(Resolved::File(root.join("sub/index.html")))
         );
     }

@@ -1,10 +1,14 @@
-//! `config.toml`: every default in one file, validated before anything binds or opens.
-//! Relative paths are relative to the folder of the file that names them.
+//! `config.toml`: every setting's library default in one place, validated before anything binds
+//! or opens. Relative paths are relative to the folder of the file that names them (the
+//! current folder when no file is read).
 //!
-//! Only `main` reads this module: it turns the file into the server's settings and the
-//! framework's settings, each a plain struct owned by its side, so that neither side depends
-//! on the other through the configuration.
+//! Settings come in layers, each overriding the one before: miniweb's defaults (here), the
+//! app's own defaults (a TOML text it hands to [`crate::Site::defaults`]), the config file,
+//! then `MINIWEB_*` environment variables; the command line comes last, in the runner. Each
+//! side's settings are then a plain struct of its own (the server's and the framework's), so
+//! that neither side depends on the other through the configuration.
 
+use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -12,7 +16,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::builtin;
 use crate::framework::{Location, Settings};
 use crate::server::forwarded::TrustedProxies;
 use crate::server::{AccessLog, ServerConfig, TlsFiles, MAX_HEADERS_CEILING};
@@ -23,6 +26,17 @@ pub const DEFAULT_FILE: &str = "config.toml";
 /// Every key can also be set by an environment variable: this prefix, then the key in upper
 /// case (`MINIWEB_PORT`, `MINIWEB_ACCESS_LOG`). The environment wins over the file.
 pub const ENV_PREFIX: &str = "MINIWEB_";
+
+/// Which files [`Config::load`] reads, and what lies under them.
+#[derive(Debug, Clone, Copy)]
+pub struct Sources<'a> {
+    /// `--config FILE`: read it, and it must exist.
+    pub file: Option<&'a Path>,
+    /// Whether `config.toml` in the current folder is read when `file` is `None`.
+    pub default_file: bool,
+    /// The app's own defaults, as TOML text with keys of the config file.
+    pub app_defaults: &'a str,
+}
 
 /// The settings as written in the file; every field has a default, unknown keys are errors.
 #[derive(Debug, Deserialize, Serialize)]
@@ -73,9 +87,9 @@ impl Default for RawConfig {
             static_dir: "static".into(),
             document_root: PathBuf::new(),
             autoindex: false,
-            autoindex_stylesheet: "/css/site.css".into(),
+            autoindex_stylesheet: String::new(),
             templates_dir: "templates".into(),
-            database: "stock.db".into(),
+            database: String::new(),
             migrations_dir: "migrations".into(),
             max_connections: 1024,
             max_connections_per_ip: 0,
@@ -111,6 +125,8 @@ impl Default for RawConfig {
 /// framework's settings, and the log level. Each side's settings are its own plain struct.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Config {
+    /// The config file read, if any: never served, even from inside a served folder.
+    pub file: Option<PathBuf>,
     /// `localhost` (both loopbacks), an IP address, or a host name to resolve.
     pub host: String,
     /// TCP port; 0 picks a free one.
@@ -136,53 +152,78 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Config {
-    /// Loads `path`, or `config.toml` in the current folder if it exists, or the built-in
-    /// defaults (relative to the current folder); then `MINIWEB_*` environment variables
-    /// override what they name.
-    pub fn load(path: Option<&Path>) -> Result<Config, ConfigError> {
+    /// Loads the layers `sources` names: the library's defaults, the app's, the file (if
+    /// any), then the `MINIWEB_*` environment variables.
+    pub fn load(sources: Sources<'_>) -> Result<Config, ConfigError> {
         let env = |name: &str| std::env::var(name).ok();
-        let (file, must_exist) = match path {
-            Some(p) => (p.to_path_buf(), true),
-            None => (PathBuf::from(DEFAULT_FILE), false),
+        let (file, must_exist) = match sources.file {
+            Some(p) => (Some(p.to_path_buf()), true),
+            None if sources.default_file => (Some(PathBuf::from(DEFAULT_FILE)), false),
+            None => (None, false),
         };
-        match std::fs::read_to_string(&file) {
-            Ok(text) => Config::parse_with_env(&text, &file, &env),
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => {
-                let here = std::env::current_dir()
-                    .map_err(|e| ConfigError(format!("current folder: {e}")))?;
-                let raw = with_env(RawConfig::default(), &env)?;
-                Config::validate(raw.0, &here, &Sources::new("built-in defaults", raw.1))
+        let text = match &file {
+            Some(path) => match std::fs::read_to_string(path) {
+                Ok(text) => Some(text),
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => None,
+                Err(e) => return Err(ConfigError(format!("{}: {e}", path.display()))),
+            },
+            None => None,
+        };
+        match (file, text) {
+            (Some(path), Some(text)) => {
+                Config::parse_layers(sources.app_defaults, Some((&text, &path)), &env)
             }
-            Err(e) => Err(ConfigError(format!("{}: {e}", file.display()))),
+            _ => Config::parse_layers(sources.app_defaults, None, &env),
         }
     }
 
-    /// Parses the text of a config file found at `file`, with no environment.
+    /// Parses the text of a config file found at `file`, over the library's defaults alone,
+    /// with no environment.
     pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
-        Config::parse_with_env(text, file, &|_| None)
+        Config::parse_layers("", Some((text, file)), &|_| None)
     }
 
-    /// Parses the text of a config file found at `file`; `env` looks up `MINIWEB_*` variables.
-    pub fn parse_with_env(
-        text: &str,
-        file: &Path,
+    /// Parses the layers: `app_defaults` (TOML), then the text of a config file found at the
+    /// given path, if any; `env` looks up `MINIWEB_*` variables. Without a file, relative
+    /// paths are relative to the current folder.
+    pub fn parse_layers(
+        app_defaults: &str,
+        file: Option<(&str, &Path)>,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config, ConfigError> {
-        let name = file.display().to_string();
-        let raw: RawConfig = toml::from_str(text)
-            .map_err(|e| ConfigError(format!("{name}: {}", e.to_string().trim_end())))?;
-        let (raw, from_env) = with_env(raw, env)?;
-        let base = match file.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
+        let mut table =
+            toml::Table::try_from(RawConfig::default()).expect("the defaults serialise to a table");
+        let mut origins = Origins::default();
+        overlay(&mut table, app_defaults, "the app's defaults", &mut origins)?;
+        let base = match file {
+            Some((text, path)) => {
+                let name = path.display().to_string();
+                overlay(&mut table, text, &name, &mut origins)?;
+                origins.file = name.clone();
+                let folder = match path.parent() {
+                    Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+                    _ => PathBuf::from("."),
+                };
+                folder
+                    .canonicalize()
+                    .map_err(|e| ConfigError(format!("{name}: folder {}: {e}", folder.display())))?
+            }
+            None => {
+                std::env::current_dir().map_err(|e| ConfigError(format!("current folder: {e}")))?
+            }
         };
-        let base = base
-            .canonicalize()
-            .map_err(|e| ConfigError(format!("{name}: folder {}: {e}", base.display())))?;
-        Config::validate(raw, &base, &Sources::new(&name, from_env))
+        with_env(&mut table, env, &mut origins)?;
+        let raw: RawConfig = table
+            .try_into()
+            .map_err(|e| ConfigError(format!("{}: {e}", origins.file)))?;
+        let mut config = Config::validate(raw, &base, &origins)?;
+        if let Some((_, path)) = file {
+            config.file = Some(base.join(path.file_name().unwrap_or(path.as_os_str())));
+        }
+        Ok(config)
     }
 
-    fn validate(raw: RawConfig, base: &Path, from: &Sources) -> Result<Config, ConfigError> {
+    fn validate(raw: RawConfig, base: &Path, from: &Origins) -> Result<Config, ConfigError> {
         let int = |key: &str, v: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
             if v < min || v > max {
                 Err(ConfigError(format!(
@@ -274,10 +315,11 @@ impl Config {
             public_origin,
             tls,
             http_redirect_port,
-            static_dir: base.join(raw.static_dir),
+            static_dir: (!raw.static_dir.as_os_str().is_empty()).then(|| base.join(raw.static_dir)),
             document_root: (!raw.document_root.as_os_str().is_empty())
                 .then(|| base.join(&raw.document_root)),
-            builtin_static: builtin::STATIC,
+            builtin_static: &[],
+            never_served: Vec::new(),
             autoindex: raw.autoindex,
             compression: raw.compression,
             autoindex_stylesheet: (!raw.autoindex_stylesheet.is_empty())
@@ -321,16 +363,17 @@ impl Config {
         };
         let framework = Settings {
             templates_dir: base.join(raw.templates_dir),
-            database: Location::parse(&raw.database, base),
+            database: (!raw.database.is_empty()).then(|| Location::parse(&raw.database, base)),
             migrations_dir: base.join(raw.migrations_dir),
             page_cache: raw.page_cache,
             compression: raw.compression,
             server_timing: raw.server_timing,
             dev: raw.dev,
-            builtin_templates: builtin::TEMPLATES,
-            builtin_migrations: builtin::MIGRATIONS,
+            builtin_templates: &[],
+            builtin_migrations: &[],
         };
         Ok(Config {
+            file: None,
             host: raw.host,
             port,
             server,
@@ -364,26 +407,63 @@ impl Config {
 }
 
 /// Where each setting came from, so that a message names the file or the variable at fault.
-struct Sources {
+#[derive(Default)]
+struct Origins {
+    /// The config file's name, or what stands for it when none was read.
     file: String,
-    from_env: Vec<String>,
+    /// Key -> the layer that set it last, when not the library's defaults or the file.
+    by_key: HashMap<String, String>,
 }
 
-impl Sources {
-    fn new(file: &str, from_env: Vec<String>) -> Sources {
-        Sources {
-            file: file.to_string(),
-            from_env,
+impl Origins {
+    /// The layer that set `key`: an environment variable, the app's defaults, or the file.
+    fn of(&self, key: &str) -> String {
+        match self.by_key.get(key) {
+            Some(layer) => layer.clone(),
+            None if self.file.is_empty() => "built-in defaults".to_string(),
+            None => self.file.clone(),
         }
     }
+}
 
-    /// The file's name, or the environment variable's when it set `key`.
-    fn of(&self, key: &str) -> String {
-        if self.from_env.iter().any(|k| k == key) {
-            format!("environment variable {}", env_name(key))
-        } else {
-            self.file.clone()
+/// Lays the TOML `text` of the layer `name` over `table`: every key must be one of miniweb's
+/// and of its type, so that a misspelt key or a foreign file is refused with the key named.
+fn overlay(
+    table: &mut toml::Table,
+    text: &str,
+    name: &str,
+    origins: &mut Origins,
+) -> Result<(), ConfigError> {
+    let layer: toml::Table = toml::from_str(text)
+        .map_err(|e| ConfigError(format!("{name}: {}", e.to_string().trim_end())))?;
+    for (key, value) in layer {
+        let Some(default) = table.get(&key) else {
+            return Err(ConfigError(format!(
+                "{name}: unknown key `{key}` (is this miniweb's config file? miniweb --help \
+                 says how to name another)"
+            )));
+        };
+        if default.type_str() != value.type_str() {
+            return Err(ConfigError(format!(
+                "{name}: {key} must be {}, got {value}",
+                kind(default)
+            )));
         }
+        origins.by_key.remove(&key);
+        if name == "the app's defaults" {
+            origins.by_key.insert(key.clone(), name.to_string());
+        }
+        table.insert(key, value);
+    }
+    Ok(())
+}
+
+/// What a value of `like`'s type is called in a message.
+fn kind(like: &toml::Value) -> &'static str {
+    match like {
+        toml::Value::Integer(_) => "a whole number",
+        toml::Value::Boolean(_) => "true or false",
+        _ => "a string",
     }
 }
 
@@ -408,42 +488,38 @@ fn env_name(key: &str) -> String {
     format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())
 }
 
-/// `raw` with every key that a `MINIWEB_*` variable sets replaced by the variable's value,
-/// read as the key's type; and the keys so set.
+/// `table` with every key that a `MINIWEB_*` variable sets replaced by the variable's value,
+/// read as the key's type; the keys so set are recorded in `origins`.
 fn with_env(
-    raw: RawConfig,
+    table: &mut toml::Table,
     env: &dyn Fn(&str) -> Option<String>,
-) -> Result<(RawConfig, Vec<String>), ConfigError> {
-    let mut table = toml::Table::try_from(&raw).expect("settings serialise to a table");
-    let mut from_env = Vec::new();
+    origins: &mut Origins,
+) -> Result<(), ConfigError> {
     for (key, value) in table.iter_mut() {
         let var = env_name(key);
         let Some(text) = env(&var) else { continue };
-        let bad = |what: &str| {
+        let bad = || {
             ConfigError(format!(
-                "environment variable {var}: {key} must be {what}, got {text:?}"
+                "environment variable {var}: {key} must be {}, got {text:?}",
+                kind(value)
             ))
         };
         *value = match value {
             toml::Value::Integer(_) => {
-                toml::Value::Integer(text.trim().parse().map_err(|_| bad("a whole number"))?)
+                toml::Value::Integer(text.trim().parse().map_err(|_| bad())?)
             }
             toml::Value::Boolean(_) => toml::Value::Boolean(match text.trim() {
                 "true" => true,
                 "false" => false,
-                _ => return Err(bad("true or false")),
+                _ => return Err(bad()),
             }),
             _ => toml::Value::String(text.clone()),
         };
-        from_env.push(key.clone());
+        origins
+            .by_key
+            .insert(key.clone(), format!("environment variable {var}"));
     }
-    if from_env.is_empty() {
-        return Ok((raw, from_env));
-    }
-    let raw = table
-        .try_into()
-        .map_err(|e| ConfigError(format!("environment: {e}")))?;
-    Ok((raw, from_env))
+    Ok(())
 }
 
 #[cfg(test)]
@@ -460,23 +536,51 @@ mod tests {
         let c = parse("").unwrap();
         assert_eq!(c.port, 8080);
         assert_eq!(c.host, "localhost");
-        assert!(c.server.static_dir.is_absolute());
-        assert!(c.server.static_dir.ends_with("static"));
+        let static_dir = c.server.static_dir.unwrap();
+        assert!(static_dir.is_absolute());
+        assert!(static_dir.ends_with("static"));
+        assert_eq!(
+            c.framework.database, None,
+            "no database unless one is named"
+        );
+        assert_eq!(c.server.autoindex_stylesheet, None);
     }
 
     #[test]
-    fn the_shipped_config_is_valid_and_matches_the_defaults() {
+    fn layers_override_in_order_and_errors_name_the_layer() {
+        let file = std::env::temp_dir().join("test-config.toml");
+        let app = "port = 9000\ndatabase = \"app.db\"\nlog_level = \"warn\"";
+        let env = |name: &str| (name == "MINIWEB_LOG_LEVEL").then(|| "debug".to_string());
+        let c = Config::parse_layers(app, Some(("port = 9001", &file)), &env).unwrap();
+        assert_eq!(c.port, 9001, "the file wins over the app's defaults");
+        assert_eq!(c.log_level, "debug", "the environment wins over both");
+        assert!(
+            matches!(&c.framework.database, Some(Location::Sqlite(p)) if p.ends_with("app.db"))
+        );
+        let err = Config::parse_layers("port = 70000", Some(("", &file)), &|_| None).unwrap_err();
+        assert!(
+            err.to_string()
+                .starts_with("the app's defaults: port must be"),
+            "{err}"
+        );
+        let err = Config::parse_layers("colour = 1", None, &|_| None).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("the app's defaults: unknown key `colour`"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn the_stock_sites_config_is_valid_and_sets_every_key() {
         let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml");
         let text = std::fs::read_to_string(&shipped).unwrap();
         let c = Config::parse(&text, &shipped).unwrap();
-        // The defaults, as if the file were empty and lay where the shipped one does.
-        let d = Config::parse("", &shipped).unwrap();
-        assert_eq!(c, d, "config.toml and RawConfig::default() disagree");
         assert_eq!(
             c.server.static_dir,
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("static")
+            Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("static"))
         );
-        // Every key of the defaults is written out in the shipped file.
+        // Every key is written out in the shipped file, which documents them.
         let keys = toml::to_string(&RawConfig::default()).unwrap();
         for line in keys.lines().filter(|l| l.contains(" = ")) {
             let key = line.split(" = ").next().unwrap();
@@ -505,7 +609,7 @@ mod tests {
             ("port = 70000", "port must be 0-65535, got 70000"),
             ("port = -1", "port must be"),
             ("port = \"abc\"", "port"),
-            ("colour = \"red\"", "unknown field `colour`"),
+            ("colour = \"red\"", "unknown key `colour`"),
             ("max_connections = 0", "max_connections must be"),
             ("header_timeout_secs = 0", "header_timeout_secs must be"),
             ("send_timeout_secs = 0", "send_timeout_secs must be"),
@@ -548,7 +652,12 @@ mod tests {
             ("MINIWEB_ACCESS_LOG", "off"),
             ("OTHER_PORT", "1"),
         ]);
-        let c = Config::parse_with_env("port = 9000\nhost = \"localhost\"", &file, &vars).unwrap();
+        let c = Config::parse_layers(
+            "",
+            Some(("port = 9000\nhost = \"localhost\"", &file)),
+            &vars,
+        )
+        .unwrap();
         assert_eq!(c.port, 9100, "the environment wins over the file");
         assert_eq!(c.host, "0.0.0.0");
         assert!(!c.framework.page_cache);
@@ -572,7 +681,7 @@ mod tests {
             ),
         ];
         for (vars, want) in cases {
-            let err = Config::parse_with_env("", &file, &env(vars))
+            let err = Config::parse_layers("", Some(("", &file)), &env(vars))
                 .unwrap_err()
                 .to_string();
             assert!(err.contains(want), "{err}");
@@ -586,11 +695,11 @@ mod tests {
         let c = Config::parse("static_dir = \"www\"\ndatabase = \"/abs/x.db\"", &file).unwrap();
         assert_eq!(
             c.server.static_dir,
-            dir.path().canonicalize().unwrap().join("www")
+            Some(dir.path().canonicalize().unwrap().join("www"))
         );
         assert_eq!(
             c.framework.database,
-            Location::Sqlite(PathBuf::from("/abs/x.db"))
+            Some(Location::Sqlite(PathBuf::from("/abs/x.db")))
         );
     }
 

@@ -1,0 +1,148 @@
+//! The command line every app run by [`crate::Site::run`] understands.
+
+use std::path::PathBuf;
+
+/// `--help`: `{name}` stands for the program's name.
+pub(super) const USAGE: &str = "\
+usage: {name} [PORT] [--bind ADDR] [--config FILE] [--dev] [--autoindex] [--routes]
+       {name} [PORT] -d DIR [--bind ADDR] [--config FILE] [--autoindex]
+       {name} --version | --help
+
+  PORT           TCP port to listen on (0-65535; 0 picks a free one); default from the config
+  -d, --directory DIR
+                 serve DIR alone, as python3 -m http.server -d DIR does: no routes, no
+                 database, nothing of the site, and no config file unless --config names one
+  --autoindex    list folders that have no index.html (HTML, or JSON for
+                 Accept: application/json)
+  --dev          dev mode, for working on the site (never in production): templates
+                 reloaded when they change, no page cache, error pages that show the cause
+                 and a 404 that lists the routes and why each did not match
+  --bind ADDR    address to listen on: localhost (both loopbacks), an IP such as 0.0.0.0, or a
+                 host name; default from the config
+  --config FILE  settings file; default ./config.toml if present, else built-in defaults
+  --routes       print how requests are dispatched, the route table, and routes a static
+                 file shadows, then exit
+  --version      print the version and exit
+  --help         print this help and exit
+
+Files first: a path that names a file of the static folder (or of DIR) is served as that
+file; every other request goes to the site's routes. Dotfiles and dot folders are never
+served (except /.well-known/), nor are SQLite files (*.db, *.sqlite and their -wal, -shm),
+the database and the config file.
+
+Every setting of the config file can also be given as an environment variable, MINIWEB_ and
+the key in upper case: MINIWEB_PORT=9000, MINIWEB_ACCESS_LOG=off. Precedence: the command
+line, then the environment, then the config file, then the built-in defaults.
+
+Signals: SIGINT and SIGTERM stop gracefully (requests in flight finish); SIGHUP rereads
+tls_cert and tls_key.
+
+Logging: RUST_LOG (e.g. RUST_LOG=debug) overrides log_level for the diagnostic log (standard
+error); the access log goes to standard output unless access_log in the config says otherwise.
+
+Exit codes: 0 after a clean stop, 1 when it cannot start, 2 for a wrong command line.";
+
+/// What the command line asks for.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub(super) struct Args {
+    pub port: Option<u16>,
+    pub bind: Option<String>,
+    /// `-d DIR`: serve this folder alone.
+    pub directory: Option<PathBuf>,
+    pub autoindex: bool,
+    pub dev: bool,
+    pub version: bool,
+    pub config: Option<PathBuf>,
+    pub routes: bool,
+    pub help: bool,
+}
+
+/// The arguments after the program's name; `Err` says what is wrong, in one line.
+pub(super) fn parse(args: impl IntoIterator<Item = String>) -> Result<Args, String> {
+    let mut out = Args::default();
+    let mut it = args.into_iter();
+    while let Some(arg) = it.next() {
+        let (flag, inline) = match arg.split_once('=') {
+            Some((flag, value)) if flag.starts_with("--") => (flag.to_string(), Some(value)),
+            _ => (arg.clone(), None),
+        };
+        let mut value = |what: &str| -> Result<String, String> {
+            match inline {
+                Some(v) => Ok(v.to_string()),
+                None => it.next().ok_or_else(|| format!("{flag} needs {what}")),
+            }
+        };
+        match flag.as_str() {
+            "-h" | "--help" => out.help = true,
+            "--routes" => out.routes = true,
+            "--autoindex" => out.autoindex = true,
+            "--dev" => out.dev = true,
+            "-V" | "--version" => out.version = true,
+            "--bind" => {
+                let bind = value("an address")?;
+                if bind.trim().is_empty() {
+                    return Err("--bind needs an address".into());
+                }
+                out.bind = Some(bind);
+            }
+            "-d" | "--directory" => out.directory = Some(PathBuf::from(value("a folder")?)),
+            "--config" => out.config = Some(PathBuf::from(value("a file name")?)),
+            s if s.starts_with('-') && s.len() > 1 => return Err(format!("unknown option {s}")),
+            s => {
+                if out.port.is_some() {
+                    return Err(format!("unexpected argument {s:?}"));
+                }
+                let port = s
+                    .parse::<u16>()
+                    .map_err(|_| format!("invalid port {s:?}: must be a number from 0 to 65535"))?;
+                out.port = Some(port);
+            }
+        }
+    }
+    if out.directory.is_some() && (out.dev || out.routes) {
+        let flag = if out.dev { "--dev" } else { "--routes" };
+        return Err(format!(
+            "{flag} is about a site's routes, and -d serves a folder alone"
+        ));
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn args(line: &str) -> Result<Args, String> {
+        parse(line.split_whitespace().map(String::from))
+    }
+
+    #[test]
+    fn flags_take_values_apart_or_after_an_equals_sign() {
+        let a = args("8080 -d www --bind=0.0.0.0 --config site.toml --autoindex").unwrap();
+        assert_eq!(a.port, Some(8080));
+        assert_eq!(a.directory, Some(PathBuf::from("www")));
+        assert_eq!(a.bind.as_deref(), Some("0.0.0.0"));
+        assert_eq!(a.config, Some(PathBuf::from("site.toml")));
+        assert!(a.autoindex);
+        assert_eq!(args("--directory=x").unwrap().directory, Some("x".into()));
+        assert_eq!(args("").unwrap(), Args::default());
+    }
+
+    #[test]
+    fn mistakes_are_one_line_each() {
+        let cases = [
+            ("70000", "invalid port \"70000\""),
+            ("80 81", "unexpected argument \"81\""),
+            ("--colour", "unknown option --colour"),
+            ("-d", "-d needs a folder"),
+            ("--bind", "--bind needs an address"),
+            ("--bind=", "--bind needs an address"),
+            ("-d . --dev", "--dev is about a site's routes"),
+            ("-d . --routes", "--routes is about a site's routes"),
+        ];
+        for (line, want) in cases {
+            let err = args(line).unwrap_err();
+            assert!(err.contains(want), "{line}: {err}");
+        }
+    }
+}

@@ -1,0 +1,301 @@
+//! The runner: what every app's `main` needs, in one call. The command line, `config.toml`
+//! with `MINIWEB_*` variables, the logger (`RUST_LOG`), graceful SIGINT/SIGTERM, SIGHUP's TLS
+//! reload, start-up errors as sentences, and the exit codes. It also serves a folder alone
+//! (`-d DIR`), with no app at all.
+//!
+//! ```no_run
+//! fn main() -> std::process::ExitCode {
+//!     miniweb::run()
+//! }
+//! ```
+
+mod args;
+pub mod config;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use crate::framework::{Framework, Location, Router};
+use crate::http::App;
+use crate::server::{BindError, FilesOnly, Server, ServerConfig};
+use args::Args;
+use config::{Config, Sources};
+
+/// Files compiled into a binary, as (path relative to their folder with `/`, bytes): what
+/// `include_bytes!` gives, one pair a file.
+pub type Files = &'static [(&'static str, &'static [u8])];
+
+/// An app to run: its routes (every `#[route]` linked into the program), its defaults and the
+/// files it carries. [`Site::run`] runs it.
+#[derive(Debug, Clone, Copy)]
+pub struct Site {
+    name: Option<&'static str>,
+    version: Option<&'static str>,
+    defaults: &'static str,
+    templates: Files,
+    migrations: Files,
+    static_files: Files,
+}
+
+/// Runs this program's routes with miniweb's defaults: `Site::new().run()`.
+pub fn run() -> ExitCode {
+    Site::new().run()
+}
+
+impl Default for Site {
+    fn default() -> Self {
+        Site::new()
+    }
+}
+
+impl Site {
+    /// An app with miniweb's defaults: `templates/`, `migrations/` and `static/` beside the
+    /// config file (or in the current folder) when they exist, no database unless the config
+    /// names one.
+    pub const fn new() -> Site {
+        Site {
+            name: None,
+            version: None,
+            defaults: "",
+            templates: &[],
+            migrations: &[],
+            static_files: &[],
+        }
+    }
+
+    /// The name and version `--version` and `--help` show (`env!("CARGO_PKG_NAME")`,
+    /// `env!("CARGO_PKG_VERSION")`); by default the program's file name and miniweb's version.
+    pub const fn named(mut self, name: &'static str, version: &'static str) -> Site {
+        self.name = Some(name);
+        self.version = Some(version);
+        self
+    }
+
+    /// The app's own defaults, as the text of a config file (`database = "site.db"`): they
+    /// stand under the config file and the environment, over miniweb's own.
+    pub const fn defaults(mut self, toml: &'static str) -> Site {
+        self.defaults = toml;
+        self
+    }
+
+    /// Templates compiled into the binary, used when `templates_dir` does not exist.
+    pub const fn builtin_templates(mut self, files: Files) -> Site {
+        self.templates = files;
+        self
+    }
+
+    /// Migrations compiled into the binary, used when `migrations_dir` does not exist.
+    pub const fn builtin_migrations(mut self, files: Files) -> Site {
+        self.migrations = files;
+        self
+    }
+
+    /// Static files compiled into the binary, served when `static_dir` does not exist.
+    pub const fn builtin_static(mut self, files: Files) -> Site {
+        self.static_files = files;
+        self
+    }
+
+    /// Runs the app as the command line says (see `--help`), until SIGINT or SIGTERM. Exit
+    /// codes: 0 after a clean stop, 1 when it cannot start (the reason on standard error), 2
+    /// for a wrong command line.
+    pub fn run(self) -> ExitCode {
+        let name = self.name.map_or_else(program_name, str::to_string);
+        let usage = args::USAGE.replace("{name}", &name);
+        let args = match args::parse(std::env::args().skip(1)) {
+            Ok(a) => a,
+            Err(e) => {
+                eprintln!("{name}: {e}\n{usage}");
+                return ExitCode::from(2);
+            }
+        };
+        if args.help {
+            println!("{usage}");
+            return ExitCode::SUCCESS;
+        }
+        if args.version {
+            match self.version {
+                Some(v) => println!("{name} {v}"),
+                None => println!("{name} (miniweb {})", env!("CARGO_PKG_VERSION")),
+            }
+            return ExitCode::SUCCESS;
+        }
+        let ran = match &args.directory {
+            Some(dir) => serve_folder(dir, &args),
+            None => self.serve_site(&args),
+        };
+        match ran {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("{name}: {e}");
+                ExitCode::from(1)
+            }
+        }
+    }
+
+    /// The app, as configured.
+    fn serve_site(&self, args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+        let mut config = Config::load(Sources {
+            file: args.config.as_deref(),
+            default_file: true,
+            app_defaults: self.defaults,
+        })?;
+        apply_args(&mut config, args);
+        config.server.builtin_static = self.static_files;
+        config.framework.builtin_templates = self.templates;
+        config.framework.builtin_migrations = self.migrations;
+        config.server.never_served = never_served(&config);
+        let router = Router::collect()?;
+        let shadowed = shadowed_routes(&router, &config.server)?;
+        if args.routes {
+            print!("{}", routes_page(&router, &config.server, &shadowed));
+            return Ok(());
+        }
+        start_logger(&config.log_level);
+        if let Some(file) = &config.file {
+            log::info!("config: {}", file.display());
+        }
+        for warning in &shadowed {
+            log::warn!("{warning}");
+        }
+        if config.framework.dev {
+            log::warn!(
+                "dev mode: templates reloaded when they change, no page cache, error pages show \
+                 their cause and list the routes; never use it in production"
+            );
+        }
+        let addrs = config.listen_addrs()?;
+        // Everything that can fail on a file fails here, before the socket is bound.
+        let framework = Arc::new(Framework::from_settings(&config.framework)?);
+        serve(&addrs, config.server, framework.clone())?;
+        framework.close();
+        Ok(())
+    }
+}
+
+/// `-d DIR`: the folder alone, with the server's own pages, and a config file only if
+/// `--config` names one.
+fn serve_folder(dir: &Path, args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+    let mut config = Config::load(Sources {
+        file: args.config.as_deref(),
+        default_file: false,
+        app_defaults: "",
+    })?;
+    apply_args(&mut config, args);
+    // Relative to where the command runs, as for `python3 -m http.server -d DIR`.
+    config.server.document_root = Some(std::env::current_dir()?.join(dir));
+    config.server.static_dir = None;
+    config.server.never_served = config.file.iter().cloned().collect();
+    start_logger(&config.log_level);
+    log::info!("serving {} alone: no routes, no database", dir.display());
+    let addrs = config.listen_addrs()?;
+    serve(&addrs, config.server, Arc::new(FilesOnly))
+}
+
+/// What the command line says over the config.
+fn apply_args(config: &mut Config, args: &Args) {
+    if let Some(port) = args.port {
+        config.port = port;
+    }
+    if let Some(bind) = &args.bind {
+        config.host = bind.clone();
+    }
+    if args.autoindex {
+        config.server.autoindex = true;
+    }
+    if args.dev {
+        config.framework.dev = true;
+    }
+}
+
+/// The config file and the SQLite database: never served, wherever they lie.
+fn never_served(config: &Config) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = config.file.iter().cloned().collect();
+    if let Some(Location::Sqlite(db)) = &config.framework.database {
+        files.push(db.clone());
+    }
+    files
+}
+
+/// The diagnostic log on standard error, at `level` unless `RUST_LOG` says otherwise. An app
+/// that set up a logger of its own keeps it.
+fn start_logger(level: &str) {
+    let _ = env_logger::Builder::new()
+        .parse_filters(level)
+        .parse_env("RUST_LOG")
+        .try_init();
+}
+
+/// Binds, serves `app` until SIGINT or SIGTERM, and reloads the certificate on SIGHUP.
+fn serve(
+    addrs: &[std::net::SocketAddr],
+    server: ServerConfig,
+    app: Arc<dyn App>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let server = Server::bind(addrs, server)?;
+    let handle = server.shutdown_handle();
+    let reload = server.reload_handle();
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
+    std::thread::spawn(move || {
+        for sig in signals.forever() {
+            if sig != SIGHUP {
+                log::info!("signal {sig} received");
+                handle.shutdown();
+                return;
+            }
+            // SIGHUP: a renewed certificate, as certbot's deploy hook or `systemctl reload`.
+            match reload.reload_tls() {
+                Ok(true) => log::info!("SIGHUP: TLS certificate and key reloaded"),
+                Ok(false) => log::info!("SIGHUP: nothing to reload (no TLS)"),
+                Err(e) => log::error!("SIGHUP: keeping the current certificate: {e}"),
+            }
+        }
+    });
+    server.run(app);
+    Ok(())
+}
+
+/// A sentence for every route a static file hides (files come first, so it is never called).
+fn shadowed_routes(router: &Router, server: &ServerConfig) -> Result<Vec<String>, BindError> {
+    let fixed = router.routes().iter().filter_map(|r| r.fixed_path());
+    let files = crate::server::static_paths(server, fixed)?;
+    Ok(router
+        .routes()
+        .iter()
+        .filter(|r| r.fixed_path().is_some_and(|p| files.contains(&p)))
+        .map(|r| {
+            format!(
+                "route {} {} ({}) is shadowed: a static file answers that path first",
+                r.method, r.pattern, r.name
+            )
+        })
+        .collect())
+}
+
+/// What `--routes` prints.
+fn routes_page(router: &Router, server: &ServerConfig, shadowed: &[String]) -> String {
+    let folder = match &server.static_dir {
+        Some(dir) => dir.display().to_string(),
+        None => "the static folder".to_string(),
+    };
+    let mut page = format!(
+        "Files first: a path that names a file under {folder} (or a folder with an index.html)\n\
+         is served as that file; every other request goes to these routes.\n\n"
+    );
+    page.push_str(&router.table());
+    for warning in shadowed {
+        page.push_str(&format!("warning: {warning}\n"));
+    }
+    page
+}
+
+/// This program's file name, for messages.
+fn program_name() -> String {
+    std::env::args_os()
+        .next()
+        .map(PathBuf::from)
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .unwrap_or_else(|| "miniweb".to_string())
+}
