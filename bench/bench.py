@@ -2,8 +2,9 @@
 """Side-by-side benchmark: miniweb against nginx, static-web-server, axum, actix-web and the
 Python stack, on loopback, with wrk.
 
-Started by bench/run.sh, which installs what is missing and builds the release binaries (miniweb,
-the Rust peers of bench/peers/rust, static-web-server into bench/.sws). A peer whose binary is
+Started by bench/run.sh, which installs what is missing and builds the binaries (miniweb in
+the `profiling` profile, which is release with line tables; the Rust peers of
+bench/peers/rust; static-web-server into bench/.sws). A peer whose binary is
 missing is left out with one line saying so.
 Prints one Markdown report (raw medians, then ratios) and writes it to --out if given.
 Every server is started here and stopped by its PID; every run is bounded in time.
@@ -27,7 +28,7 @@ import urllib.error
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BIN = os.path.join(ROOT, "target", "release", "miniweb")
+BIN = os.path.join(ROOT, "target", "profiling", "miniweb")
 VENV = os.path.join(ROOT, "bench", ".venv")
 PEERS = os.path.join(ROOT, "bench", "peers", "rust", "target", "release")
 SWS = os.path.join(ROOT, "bench", ".sws", "bin", "static-web-server")

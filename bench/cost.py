@@ -1,13 +1,14 @@
 #!/usr/bin/env python3
-"""What one request costs the release build, in counts that do not drift with the machine's
-mood: syscalls (`strace -f -c`), heap allocations (`valgrind --tool=dhat`) and instructions
+"""What one request costs the release build (its `profiling` twin, with line tables), in
+counts that do not drift with the machine's mood: syscalls (`strace -f -c`), heap allocations (`valgrind --tool=dhat`) and instructions
 (`valgrind --tool=callgrind`). For each request and each tool, the server runs twice, once
 answering 1 request and once 1 + N, one at a time on one keep-alive connection; the difference
 divided by N is one request's cost, start-up and shutdown cancelled out.
 
     python3 bench/cost.py [--n N] [--only NAME] [--tools strace,dhat,callgrind]
 
-Needs strace and valgrind (apt-get install strace valgrind) and `cargo build --release`.
+Needs strace and valgrind (apt-get install strace valgrind) and `cargo build --profile profiling
+--all-features`.
 Prints a Markdown table for bench/RESULTS.md.
 """
 import argparse

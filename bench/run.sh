@@ -24,6 +24,6 @@ fi
 if [ ! -x bench/.sws/bin/static-web-server ]; then
   cargo install -q --locked static-web-server --root bench/.sws
 fi
-cargo build --release -q
+cargo build --profile profiling --all-features -q
 (cd bench/peers/rust && cargo build --release -q)
 exec python3 bench/bench.py "$@"

@@ -20,8 +20,11 @@ use super::sender::Sender;
 use super::settings::ServerConfig;
 use super::shared::Shared;
 use super::static_files::Cached;
+#[cfg(feature = "tls")]
 use super::tls::Tls;
-use super::transport::{HandshakeError, TlsStream, Transport};
+#[cfg(feature = "tls")]
+use super::tls_stream::{HandshakeError, TlsStream};
+use super::transport::Transport;
 use crate::http::{reason, split_target, App, Headers, Request, Response, Version};
 
 /// Most bytes a lingering close reads and drops before it gives up on a client.
@@ -62,7 +65,10 @@ pub(crate) fn serve(stream: &TcpStream, conn: &Accepted<'_>, listening: Listenin
         (Listening::RedirectToHttps(port), _) => {
             serve_on(&Transport::Plain(stream), Some(port), conn)
         }
+        #[cfg(feature = "tls")]
         (Listening::Https, Some(tls)) => serve_tls(tls, stream, conn),
+        #[cfg(not(feature = "tls"))]
+        (Listening::Https, Some(tls)) => match *tls {},
         (Listening::Https, None) => {}
     }
 }
@@ -70,6 +76,7 @@ pub(crate) fn serve(stream: &TcpStream, conn: &Accepted<'_>, listening: Listenin
 /// The TLS handshake, then [`serve_on`] over it. A function of its own, never inlined: rustls's
 /// connection state is a few KiB on the stack while it is set up, and a plain connection's
 /// thread should not carry that frame (every connection thread's touched stack is resident).
+#[cfg(feature = "tls")]
 #[inline(never)]
 fn serve_tls(tls: &Tls, stream: &TcpStream, conn: &Accepted<'_>) {
     let peer = conn.peer;

@@ -20,7 +20,14 @@ mod sender;
 mod settings;
 mod shared;
 mod static_files;
+#[cfg(feature = "tls")]
 mod tls;
+#[cfg(not(feature = "tls"))]
+#[path = "no_tls.rs"]
+mod tls;
+mod tls_error;
+#[cfg(feature = "tls")]
+mod tls_stream;
 mod transport;
 
 use std::fmt;
@@ -32,8 +39,9 @@ use std::sync::Arc;
 use std::time::Instant;
 
 pub use files_only::FilesOnly;
+pub use settings::TlsFiles;
 pub use settings::{AccessLog, ServerConfig, MAX_HEADERS_CEILING};
-pub use tls::{TlsError, TlsFiles};
+pub use tls_error::TlsError;
 
 use crate::http::App;
 use connection::Listening;

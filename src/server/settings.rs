@@ -2,7 +2,6 @@
 //! `config.toml`, an example with `ServerConfig::default()`).
 
 use super::forwarded::TrustedProxies;
-use super::tls::TlsFiles;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -126,4 +125,13 @@ impl Default for ServerConfig {
             access_log: AccessLog::Stdout,
         }
     }
+}
+
+/// Where the certificate chain (leaf first) and its private key are, as PEM files.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    /// The certificate chain: the site's certificate, then any intermediates.
+    pub cert: PathBuf,
+    /// The private key of the site's certificate (PKCS#8, PKCS#1 or SEC1).
+    pub key: PathBuf,
 }

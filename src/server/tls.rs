@@ -1,10 +1,9 @@
 //! HTTPS of the server's own: the certificate chain and private key (PEM files), the rustls
 //! settings (TLS 1.2 and 1.3, ALPN `http/1.1`), and reloading the pair on SIGHUP while
 //! connections carry on: a renewed certificate (certbot's) is taken without a restart, and a
-//! bad one is refused, keeping the old.
+//! bad one is refused, keeping the old. Built with the `tls` feature only (`no_tls.rs` stands
+//! in without it).
 
-use std::fmt;
-use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use rustls::crypto::CryptoProvider;
@@ -14,50 +13,8 @@ use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use rustls::ServerConnection;
 
-/// Where the certificate chain (leaf first) and its private key are, as PEM files.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TlsFiles {
-    /// The certificate chain: the site's certificate, then any intermediates.
-    pub cert: PathBuf,
-    /// The private key of the site's certificate (PKCS#8, PKCS#1 or SEC1).
-    pub key: PathBuf,
-}
-
-/// Why the certificate and key cannot be used.
-#[derive(Debug)]
-pub enum TlsError {
-    /// The certificate file cannot be read or holds no usable certificate.
-    Cert(PathBuf, String),
-    /// The key file cannot be read or holds no usable private key.
-    Key(PathBuf, String),
-    /// The private key is not the certificate's.
-    Mismatch {
-        /// The certificate file.
-        cert: PathBuf,
-        /// The key file.
-        key: PathBuf,
-    },
-    /// rustls refused the settings.
-    Config(rustls::Error),
-}
-
-impl fmt::Display for TlsError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            TlsError::Cert(path, why) => write!(f, "tls_cert {}: {why}", path.display()),
-            TlsError::Key(path, why) => write!(f, "tls_key {}: {why}", path.display()),
-            TlsError::Mismatch { cert, key } => write!(
-                f,
-                "tls_key {} is not the private key of the certificate in tls_cert {}",
-                key.display(),
-                cert.display()
-            ),
-            TlsError::Config(e) => write!(f, "TLS settings: {e}"),
-        }
-    }
-}
-
-impl std::error::Error for TlsError {}
+use super::settings::TlsFiles;
+use super::tls_error::TlsError;
 
 /// The server's TLS side: settings shared by every connection, and the certificate they
 /// present, which [`Tls::reload`] swaps.

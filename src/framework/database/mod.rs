@@ -7,6 +7,7 @@
 //! differ (a schema), a migration has a per-backend file (`0001_schema.postgres.sql`).
 
 mod migrations;
+#[cfg(feature = "postgres")]
 mod postgres;
 mod sql;
 mod sqlite;
@@ -14,6 +15,7 @@ mod text;
 
 use std::path::Path;
 
+#[cfg(feature = "postgres")]
 pub use self::postgres::PgConn;
 pub use self::sqlite::SqliteConn;
 use migrations::Migration;
@@ -25,6 +27,7 @@ pub enum Db {
     /// A SQLite file.
     Sqlite(sqlite::SqliteDb),
     /// A PostgreSQL server (boxed: its pool's books are larger than SQLite's).
+    #[cfg(feature = "postgres")]
     Postgres(Box<postgres::PgDb>),
 }
 
@@ -34,9 +37,15 @@ impl Db {
     pub fn open(location: &Location) -> Result<Db, DbError> {
         match location {
             Location::Sqlite(path) => sqlite::SqliteDb::open(path).map(Db::Sqlite),
+            #[cfg(feature = "postgres")]
             Location::Postgres(url) => {
                 postgres::PgDb::open(url).map(|db| Db::Postgres(Box::new(db)))
             }
+            #[cfg(not(feature = "postgres"))]
+            Location::Postgres(_) => Err(DbError(format!(
+                "database {location}: this program was built without PostgreSQL (the \
+                 `postgres` feature of miniweb)"
+            ))),
         }
     }
 
@@ -44,6 +53,7 @@ impl Db {
     pub fn backend(&self) -> Backend {
         match self {
             Db::Sqlite(_) => Backend::Sqlite,
+            #[cfg(feature = "postgres")]
             Db::Postgres(_) => Backend::Postgres,
         }
     }
@@ -52,6 +62,7 @@ impl Db {
     pub fn get(&self) -> Result<Conn<'_>, SqlError> {
         match self {
             Db::Sqlite(db) => Ok(Conn::Sqlite(db.get()?)),
+            #[cfg(feature = "postgres")]
             Db::Postgres(db) => Ok(Conn::Postgres(db.get()?)),
         }
     }
@@ -63,6 +74,7 @@ impl Db {
             Db::Sqlite(db) => Ok(db.data_version()?),
             // Read on a pooled connection, so that requests check it in parallel (one round
             // trip each) rather than queueing on one connection.
+            #[cfg(feature = "postgres")]
             Db::Postgres(_) => {
                 self.get()?
                     .query_row("SELECT version FROM miniweb_data_version", &[], |row| {
@@ -95,6 +107,7 @@ impl Db {
     fn apply(&self, todo: Vec<Migration>) -> Result<Vec<String>, DbError> {
         match self {
             Db::Sqlite(db) => db.apply(todo),
+            #[cfg(feature = "postgres")]
             Db::Postgres(db) => db.apply(todo),
         }
     }
@@ -104,6 +117,7 @@ impl Db {
     pub fn close(&self) -> Result<(), DbError> {
         match self {
             Db::Sqlite(db) => db.close(),
+            #[cfg(feature = "postgres")]
             Db::Postgres(db) => {
                 db.close();
                 Ok(())
@@ -119,6 +133,7 @@ pub enum Conn<'a> {
     /// To SQLite.
     Sqlite(SqliteConn<'a>),
     /// To PostgreSQL.
+    #[cfg(feature = "postgres")]
     Postgres(PgConn<'a>),
 }
 
@@ -127,6 +142,7 @@ impl Conn<'_> {
     pub fn execute(&mut self, sql: &str, params: &[Param<'_>]) -> Result<u64, SqlError> {
         match self {
             Conn::Sqlite(c) => c.execute(sql, params),
+            #[cfg(feature = "postgres")]
             Conn::Postgres(c) => c.execute(sql, params),
         }
     }
@@ -135,6 +151,7 @@ impl Conn<'_> {
     pub fn execute_batch(&mut self, sql: &str) -> Result<(), SqlError> {
         match self {
             Conn::Sqlite(c) => Ok(c.execute_batch(sql)?),
+            #[cfg(feature = "postgres")]
             Conn::Postgres(c) => c.execute_batch(sql),
         }
     }
@@ -148,6 +165,7 @@ impl Conn<'_> {
     ) -> Result<Vec<T>, SqlError> {
         match self {
             Conn::Sqlite(c) => c.query_map(sql, params, map),
+            #[cfg(feature = "postgres")]
             Conn::Postgres(c) => c.query_map(sql, params, map),
         }
     }
@@ -190,6 +208,7 @@ impl Conn<'_> {
         match self {
             // IMMEDIATE takes SQLite's write lock up front.
             Conn::Sqlite(c) => c.execute_batch("BEGIN IMMEDIATE").map_err(SqlError::from)?,
+            #[cfg(feature = "postgres")]
             Conn::Postgres(c) => c.begin()?,
         }
         let outcome = work(self);
@@ -201,6 +220,7 @@ impl Conn<'_> {
                     "ROLLBACK"
                 })
                 .map_err(SqlError::from),
+            #[cfg(feature = "postgres")]
             Conn::Postgres(c) => c.end(outcome.is_ok()),
         };
         match (outcome, ended) {

@@ -13,7 +13,7 @@ use ::postgres::types::ToSql;
 use ::postgres::{Client, Config, NoTls, Statement};
 
 use super::migrations::Migration;
-use super::sql::{dollar_params, redacted, DbError, Param, Row, SqlError};
+use super::sql::{redacted, DbError, Param, Row, SqlError};
 
 /// Connections open at most: PostgreSQL allows 100 by default, shared by every process.
 const MAX_OPEN: usize = 16;
@@ -339,5 +339,43 @@ impl Drop for PgConn<'_> {
         }
         drop(pool);
         self.db.freed.notify_one();
+    }
+}
+
+/// `?1`-style parameters as PostgreSQL's `$1`, leaving quoted text and identifiers alone.
+fn dollar_params(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut quote: Option<char> = None;
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        match quote {
+            Some(q) => {
+                if c == q {
+                    quote = None;
+                }
+                out.push(c);
+            }
+            None if c == '\'' || c == '"' => {
+                quote = Some(c);
+                out.push(c);
+            }
+            None if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) => out.push('$'),
+            None => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbered_parameters_become_dollars_outside_quotes() {
+        assert_eq!(
+            dollar_params("UPDATE t SET a = ?2 WHERE b = ?1 AND c = '?1' AND \"?3\" = 1"),
+            "UPDATE t SET a = $2 WHERE b = $1 AND c = '?1' AND \"?3\" = 1"
+        );
+        assert_eq!(dollar_params("SELECT '?' || ?10"), "SELECT '?' || $10");
     }
 }

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+#[cfg(feature = "postgres")]
 use ::postgres::error::SqlState;
 
 /// Where the database is: a SQLite file, or a PostgreSQL server's URL.
@@ -77,6 +78,7 @@ pub enum SqlError {
     /// From SQLite.
     Sqlite(rusqlite::Error),
     /// From PostgreSQL (or the connection to it).
+    #[cfg(feature = "postgres")]
     Postgres(::postgres::Error),
     /// No connection could be had: every pooled one stayed busy for the whole wait, or the
     /// server did not answer a new one.
@@ -93,6 +95,7 @@ impl SqlError {
                 e.sqlite_error_code(),
                 Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
             ),
+            #[cfg(feature = "postgres")]
             SqlError::Postgres(e) => postgres_is_busy(e),
             SqlError::Unavailable(_) => true,
             SqlError::NoRow => false,
@@ -104,6 +107,7 @@ impl fmt::Display for SqlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             SqlError::Sqlite(e) => write!(f, "{e}"),
+            #[cfg(feature = "postgres")]
             SqlError::Postgres(e) => match e.as_db_error() {
                 Some(db) => write!(f, "{}: {}", db.code().code(), db.message()),
                 None => write!(f, "{e}"),
@@ -125,6 +129,7 @@ impl From<rusqlite::Error> for SqlError {
     }
 }
 
+#[cfg(feature = "postgres")]
 impl From<::postgres::Error> for SqlError {
     fn from(e: ::postgres::Error) -> Self {
         SqlError::Postgres(e)
@@ -157,6 +162,7 @@ pub enum Row<'r> {
     /// A SQLite row.
     Sqlite(&'r rusqlite::Row<'r>),
     /// A PostgreSQL row.
+    #[cfg(feature = "postgres")]
     Postgres(&'r ::postgres::Row),
 }
 
@@ -165,14 +171,22 @@ impl Row<'_> {
     pub fn get<T: Column>(&self, i: usize) -> Result<T, SqlError> {
         match self {
             Row::Sqlite(row) => Ok(row.get(i)?),
+            #[cfg(feature = "postgres")]
             Row::Postgres(row) => Ok(row.try_get(i)?),
         }
     }
 }
 
 /// A Rust type both backends convert a column into: `String`, `i64`, `f64`, `bool`.
+#[cfg(feature = "postgres")]
 pub trait Column: rusqlite::types::FromSql + for<'a> ::postgres::types::FromSql<'a> {}
+#[cfg(feature = "postgres")]
 impl<T: rusqlite::types::FromSql + for<'a> ::postgres::types::FromSql<'a>> Column for T {}
+/// A Rust type SQLite converts a column into: `String`, `i64`, `f64`, `bool`.
+#[cfg(not(feature = "postgres"))]
+pub trait Column: rusqlite::types::FromSql {}
+#[cfg(not(feature = "postgres"))]
+impl<T: rusqlite::types::FromSql> Column for T {}
 
 /// Which kind of database, as migration file names say it (`.sqlite.sql`, `.postgres.sql`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -184,6 +198,7 @@ pub enum Backend {
 }
 
 /// Whether a PostgreSQL error means "busy or away, try again" rather than a wrong statement.
+#[cfg(feature = "postgres")]
 fn postgres_is_busy(e: &::postgres::Error) -> bool {
     e.is_closed()
         || e.code().is_some_and(|code| {
@@ -199,42 +214,9 @@ fn postgres_is_busy(e: &::postgres::Error) -> bool {
         })
 }
 
-/// `?1`-style parameters as PostgreSQL's `$1`, leaving quoted text and identifiers alone.
-pub(super) fn dollar_params(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut quote: Option<char> = None;
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        match quote {
-            Some(q) => {
-                if c == q {
-                    quote = None;
-                }
-                out.push(c);
-            }
-            None if c == '\'' || c == '"' => {
-                quote = Some(c);
-                out.push(c);
-            }
-            None if c == '?' && chars.peek().is_some_and(char::is_ascii_digit) => out.push('$'),
-            None => out.push(c),
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn numbered_parameters_become_dollars_outside_quotes() {
-        assert_eq!(
-            dollar_params("UPDATE t SET a = ?2 WHERE b = ?1 AND c = '?1' AND \"?3\" = 1"),
-            "UPDATE t SET a = $2 WHERE b = $1 AND c = '?1' AND \"?3\" = 1"
-        );
-        assert_eq!(dollar_params("SELECT '?' || ?10"), "SELECT '?' || $10");
-    }
 
     #[test]
     fn a_postgres_url_keeps_its_password_out_of_the_logs() {

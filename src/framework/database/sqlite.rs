@@ -349,7 +349,9 @@ mod tests {
     fn the_wal_index_probe_never_hides_a_commit() {
         let (dir, db) = setup(&[("0001_table.sql", "CREATE TABLE t (x INTEGER);")]);
         db.migrate(&dir.path().join("migrations")).unwrap();
-        let Db::Sqlite(sqlite) = &db else {
+        #[cfg_attr(not(feature = "postgres"), allow(irrefutable_let_patterns))]
+        let Db::Sqlite(sqlite) = &db
+        else {
             unreachable!("setup opens SQLite")
         };
         assert!(sqlite.shm.is_some(), "WAL mode has a -shm file to probe");

@@ -90,6 +90,7 @@ impl rusqlite::types::FromSql for Text {
 }
 
 /// PostgreSQL: the column types `String` accepts, read as `&str` is.
+#[cfg(feature = "postgres")]
 impl<'a> ::postgres::types::FromSql<'a> for Text {
     fn from_sql(
         ty: &::postgres::types::Type,
