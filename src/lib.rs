@@ -15,7 +15,8 @@
 //!
 //! #[route("/")]
 //! fn home(_cx: &Ctx) -> Result<Response, Error> {
-//!     Ok(Response::html(200, r#"<form method="post" action="/echo"><input name="text"></form>"#))
+//!     let form = r#"<form method="post" action="/echo"><input name="text"></form>"#;
+//!     Ok(Response::html(200, form))
 //! }
 //!
 //! #[route("/hello/{name}")]
@@ -28,7 +29,7 @@
 //! #[route("/echo", method = "POST")]
 //! fn echo(cx: &Ctx) -> Result<Response, Error> {
 //!     let form = cx.form()?;
-//!     let text = form.get("text").ok_or(Error::BadRequest("no text in the form".into()))?;
+//!     let text = form.field("text")?; // no `text` field: a 400 that says so
 //!     Ok(Response::text(200, format!("you said: {text}\n")))
 //! }
 //!

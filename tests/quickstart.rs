@@ -15,18 +15,8 @@ use common::Site;
 fn quickstart() -> &'static Path {
     static BUILT: OnceLock<PathBuf> = OnceLock::new();
     BUILT.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--quiet", "-p", "quickstart"])
-            .current_dir(common::project())
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "the quick start builds");
-        // target/debug/deps/quickstart-xxxx -> target/debug/quickstart
-        let exe = std::env::current_exe().unwrap();
-        exe.parent()
-            .and_then(|deps| deps.parent())
-            .expect("the test runs from target/<profile>/deps")
-            .join(format!("quickstart{}", std::env::consts::EXE_SUFFIX))
+        let target = common::cargo_build(&["build", "-p", "quickstart"]);
+        target.join(format!("quickstart{}", std::env::consts::EXE_SUFFIX))
     })
 }
 
@@ -62,9 +52,10 @@ fn its_routes_answer_and_it_owns_slash() {
 #[test]
 fn nothing_of_the_stock_site_comes_along() {
     let site = running();
-    for path in ["/index.html", "/center.html", "/healthz", "/css/site.css"] {
+    let stock = ["/index.html", "/center.html", "/healthz", "/css/site.css"];
+    common::assert_statuses(&site, &stock, 404);
+    for path in stock {
         let resp = site.get(path);
-        assert_eq!(resp.status, 404, "{path}");
         assert!(!resp.text().contains("选股"), "{path}: {}", resp.text());
     }
     let log = site.log();
@@ -90,7 +81,7 @@ fn a_handlers_message_reaches_the_client_without_an_error_template() {
     let resp = site.post_form("/echo", "other=1");
     assert_eq!(resp.status, 400);
     assert!(
-        resp.text().contains("no text in the form"),
+        resp.text().contains("The form has no field `text`."),
         "{}",
         resp.text()
     );

@@ -29,6 +29,13 @@ impl Form {
             .find(|(n, _)| n == name)
             .map(|(_, v)| v.as_str())
     }
+
+    /// The first value of field `name`, which the form must have: without it, a 400 that
+    /// names the field (Flask's `request.form["name"]`).
+    pub fn field(&self, name: &str) -> Result<&str, Error> {
+        self.get(name)
+            .ok_or_else(|| Error::BadRequest(format!("The form has no field `{name}`.")))
+    }
 }
 
 fn decode(raw: &[u8]) -> Result<String, Error> {
@@ -45,6 +52,15 @@ fn decode(raw: &[u8]) -> Result<String, Error> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_required_field_that_is_missing_is_a_400_naming_it() {
+        let f = Form::parse(b"a=1").unwrap();
+        assert_eq!(f.field("a").unwrap(), "1");
+        let err = f.field("note").unwrap_err();
+        assert_eq!(err.status(), 400);
+        assert_eq!(err.public_message(), "The form has no field `note`.");
+    }
 
     #[test]
     fn decodes_plus_percent_and_utf8() {
