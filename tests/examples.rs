@@ -14,20 +14,9 @@ use std::time::Duration;
 /// The built example `name`, built with the others on first use (`cargo test` alone does not
 /// build examples when only this test is asked for).
 fn example(name: &str) -> PathBuf {
-    static BUILT: OnceLock<()> = OnceLock::new();
-    BUILT.get_or_init(|| {
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "--examples", "--quiet"])
-            .current_dir(common::project())
-            .status()
-            .expect("cargo runs");
-        assert!(status.success(), "the examples build");
-    });
-    // target/debug/deps/examples-xxxx -> target/debug/examples/NAME
-    let exe = std::env::current_exe().unwrap();
-    exe.parent()
-        .and_then(|deps| deps.parent())
-        .expect("the test runs from target/<profile>/deps")
+    static BUILT: OnceLock<PathBuf> = OnceLock::new();
+    BUILT
+        .get_or_init(|| common::cargo_build(&["build", "--examples"]))
         .join("examples")
         .join(name)
 }

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{run_binary, Site};
+use common::{assert_statuses, run_binary, Site};
 
 /// A folder as people serve them: files, a `.well-known`, secrets beside them, a database.
 fn folder() -> tempfile::TempDir {
@@ -56,16 +56,16 @@ fn the_folder_and_nothing_else() {
     let json = site.request("GET", "/", &[("Accept", "application/json")], b"");
     assert!(!json.text().contains("stock.db"), "{}", json.text());
     // Nothing of the stock site: its pages, its files, its 404.
-    for path in [
+    let stock = [
         "/index.html",
         "/center.html",
         "/healthz",
         "/css/site.css",
         "/favicon.ico",
-    ] {
-        let resp = site.get(path);
-        assert_eq!(resp.status, 404, "{path}");
-        assert!(!resp.text().contains("选股"), "{path}: {}", resp.text());
+    ];
+    assert_statuses(&site, &stock, 404);
+    for path in stock {
+        assert!(!site.get(path).text().contains("选股"), "{path}");
     }
     assert!(site.get("/missing").text().contains("404 Not Found"));
     let post = site.post_form("/notes.txt", "a=1");
@@ -82,46 +82,54 @@ fn dotfiles_stay_hidden_but_well_known_is_served() {
     let site = serve(dir.path(), &[]);
     let token = site.get("/.well-known/acme-challenge/token1");
     assert_eq!((token.status, token.text().as_str()), (200, "token1.key\n"));
-    for hidden in [
-        "/.env",
-        "/.git/config",
-        "/docs/../.env",
-        "/.well-known/../.env",
-        "/%2eenv",
-    ] {
-        assert_eq!(site.get(hidden).status, 404, "{hidden}");
-    }
+    assert_statuses(
+        &site,
+        &[
+            "/.env",
+            "/.git/config",
+            "/docs/../.env",
+            "/.well-known/../.env",
+            "/%2eenv",
+        ],
+        404,
+    );
 }
 
 #[test]
 fn dot_segments_are_removed_and_climbing_out_is_refused() {
     let dir = folder();
     let site = serve(dir.path(), &[]);
-    for path in [
-        "/./notes.txt",
-        "/docs/./guide/page.html",
-        "/docs/guide/../../notes.txt",
-    ] {
-        assert_eq!(site.get(path).status, 200, "{path}");
-    }
+    assert_statuses(
+        &site,
+        &[
+            "/./notes.txt",
+            "/docs/./guide/page.html",
+            "/docs/guide/../../notes.txt",
+        ],
+        200,
+    );
     assert_eq!(site.get("/docs/guide/%2e%2e/guide/page.html").status, 200);
-    for path in ["/../notes.txt", "/docs/../../notes.txt", "/..%2fnotes.txt"] {
-        assert_eq!(site.get(path).status, 404, "{path}");
-    }
+    assert_statuses(
+        &site,
+        &["/../notes.txt", "/docs/../../notes.txt", "/..%2fnotes.txt"],
+        404,
+    );
 }
 
 #[test]
 fn the_database_files_are_never_served_and_none_is_created() {
     let dir = folder();
     let site = serve(dir.path(), &[]);
-    for path in [
-        "/stock.db",
-        "/stock.db-wal",
-        "/STOCK.DB",
-        "/docs/../stock.db",
-    ] {
-        assert_eq!(site.get(path).status, 404, "{path}");
-    }
+    assert_statuses(
+        &site,
+        &[
+            "/stock.db",
+            "/stock.db-wal",
+            "/STOCK.DB",
+            "/docs/../stock.db",
+        ],
+        404,
+    );
     let here = site.stop();
     let here = here.path();
     let names = |d: &Path| {

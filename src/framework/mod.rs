@@ -36,8 +36,8 @@ use router::RouteMatch;
 use templates::Templates;
 use timing::Timing;
 
-/// What the framework needs to know; the application's `main` builds it (miniweb's from
-/// `config.toml`). The framework reads no configuration file of its own.
+/// What the framework needs to know; the runner builds it from `config.toml` (an app without
+/// the runner fills it itself). The framework reads no configuration file of its own.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Settings {
     /// Folder of the Tera templates.

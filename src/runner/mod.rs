@@ -276,12 +276,13 @@ fn shadowed_routes(router: &Router, server: &ServerConfig) -> Result<Vec<String>
 
 /// What `--routes` prints.
 fn routes_page(router: &Router, server: &ServerConfig, shadowed: &[String]) -> String {
-    let folder = match &server.static_dir {
-        Some(dir) => dir.display().to_string(),
-        None => "the static folder".to_string(),
+    let files = match &server.static_dir {
+        Some(dir) if dir.is_dir() => format!("under {}", dir.display()),
+        _ if !server.builtin_static.is_empty() => "among the built-in files".to_string(),
+        _ => "(there are none: no static folder)".to_string(),
     };
     let mut page = format!(
-        "Files first: a path that names a file under {folder} (or a folder with an index.html)\n\
+        "Files first: a path that names a file {files} (or a folder with an index.html)\n\
          is served as that file; every other request goes to these routes.\n\n"
     );
     page.push_str(&router.table());

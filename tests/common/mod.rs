@@ -19,6 +19,31 @@ pub fn project() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
+/// Runs `cargo ARGS` in the project (quietly, into the same target folder as the tests, so
+/// that what they built is reused) and returns `target/<profile>`, where it put what it built.
+pub fn cargo_build(args: &[&str]) -> PathBuf {
+    let status = Command::new(env!("CARGO"))
+        .args(args)
+        .arg("--quiet")
+        .current_dir(project())
+        .status()
+        .expect("cargo runs");
+    assert!(status.success(), "cargo {args:?} failed");
+    // target/<profile>/deps/<this test> -> target/<profile>
+    let exe = std::env::current_exe().unwrap();
+    exe.parent()
+        .and_then(|deps| deps.parent())
+        .expect("the test runs from target/<profile>/deps")
+        .to_path_buf()
+}
+
+/// Asserts that a GET of each of `paths` is answered `status`.
+pub fn assert_statuses(site: &Site, paths: &[&str], status: u16) {
+    for path in paths {
+        assert_eq!(site.get(path).status, status, "{path}");
+    }
+}
+
 /// A running `miniweb` process with its own folder: `static/`, `stock.db`, `config.toml`.
 pub struct Site {
     pub dir: tempfile::TempDir,
