@@ -50,6 +50,7 @@ struct RawConfig {
     autoindex_stylesheet: String,
     templates_dir: PathBuf,
     database: String,
+    database_connections: i64,
     migrations_dir: PathBuf,
     max_connections: i64,
     max_connections_per_ip: i64,
@@ -90,6 +91,7 @@ impl Default for RawConfig {
             autoindex_stylesheet: String::new(),
             templates_dir: "templates".into(),
             database: String::new(),
+            database_connections: 8,
             migrations_dir: "migrations".into(),
             max_connections: 1024,
             max_connections_per_ip: 0,
@@ -364,6 +366,8 @@ impl Config {
         let framework = Settings {
             templates_dir: base.join(raw.templates_dir),
             database: (!raw.database.is_empty()).then(|| Location::parse(&raw.database, base)),
+            database_connections: int("database_connections", raw.database_connections, 1, 1000)?
+                as usize,
             migrations_dir: base.join(raw.migrations_dir),
             page_cache: raw.page_cache,
             compression: raw.compression,

@@ -7,6 +7,7 @@
 //! differ (a schema), a migration has a per-backend file (`0001_schema.postgres.sql`).
 
 mod migrations;
+mod pool;
 #[cfg(feature = "postgres")]
 mod postgres;
 mod sql;
@@ -22,25 +23,27 @@ use migrations::Migration;
 pub use sql::{Backend, Column, DbError, Location, Param, Row, SqlError};
 pub use text::Text;
 
-/// The database: a pool of connections to it.
+/// The database: a pool of connections to it. One per app, so the size of its variants does
+/// not matter.
+#[allow(clippy::large_enum_variant)]
 pub enum Db {
     /// A SQLite file.
     Sqlite(sqlite::SqliteDb),
-    /// A PostgreSQL server (boxed: its pool's books are larger than SQLite's).
+    /// A PostgreSQL server.
     #[cfg(feature = "postgres")]
-    Postgres(Box<postgres::PgDb>),
+    Postgres(postgres::PgDb),
 }
 
 impl Db {
     /// Opens the database at `location`: a SQLite file (created if missing, WAL mode), or a
-    /// first connection to the PostgreSQL server, which must answer.
-    pub fn open(location: &Location) -> Result<Db, DbError> {
+    /// first connection to the PostgreSQL server, which must answer. At most `connections`
+    /// are open at once; a request that finds none free waits its turn (up to 5 s, then the
+    /// database is busy: a 503 with `Retry-After`).
+    pub fn open(location: &Location, connections: usize) -> Result<Db, DbError> {
         match location {
-            Location::Sqlite(path) => sqlite::SqliteDb::open(path).map(Db::Sqlite),
+            Location::Sqlite(path) => sqlite::SqliteDb::open(path, connections).map(Db::Sqlite),
             #[cfg(feature = "postgres")]
-            Location::Postgres(url) => {
-                postgres::PgDb::open(url).map(|db| Db::Postgres(Box::new(db)))
-            }
+            Location::Postgres(url) => postgres::PgDb::open(url, connections).map(Db::Postgres),
             #[cfg(not(feature = "postgres"))]
             Location::Postgres(_) => Err(DbError(format!(
                 "database {location}: this program was built without PostgreSQL (the \

@@ -6,19 +6,15 @@
 //! process or machine wrote.
 
 use std::collections::HashMap;
-use std::sync::{Condvar, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use ::postgres::types::ToSql;
 use ::postgres::{Client, Config, NoTls, Statement};
 
 use super::migrations::Migration;
+use super::pool::{Pool, PoolError, POOL_WAIT};
 use super::sql::{redacted, DbError, Param, Row, SqlError};
 
-/// Connections open at most: PostgreSQL allows 100 by default, shared by every process.
-const MAX_OPEN: usize = 16;
-/// How long a request waits for a free connection before it is answered 503.
-const POOL_WAIT: Duration = Duration::from_secs(5);
 /// Connecting gives up after this long (unless the URL says `connect_timeout`).
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 /// The advisory lock migrations take: any number, the same in every process.
@@ -62,26 +58,20 @@ impl Session {
     }
 }
 
-/// The pool's books: idle connections, and how many are open in all.
-struct Pool {
-    idle: Vec<Session>,
-    open: usize,
-}
-
 /// A pool of connections to one PostgreSQL database.
 pub struct PgDb {
     config: Config,
     /// The URL without its password, for messages.
     shown: String,
-    pool: Mutex<Pool>,
-    /// Signalled when a connection is given back or closed.
-    freed: Condvar,
+    /// Sessions in a box: a client with its statements is a few hundred bytes.
+    pool: Pool<Box<Session>>,
 }
 
 impl PgDb {
     /// Parses `url` and connects once, so that a wrong URL or a server that is down stops
-    /// start-up with the reason.
-    pub fn open(url: &str) -> Result<PgDb, DbError> {
+    /// start-up with the reason. At most `max_open` connections (PostgreSQL allows 100 by
+    /// default, shared by every process).
+    pub fn open(url: &str, max_open: usize) -> Result<PgDb, DbError> {
         let shown = redacted(url);
         let mut config: Config = url
             .parse()
@@ -94,77 +84,33 @@ impl PgDb {
         }
         // Notices ("relation already exists, skipping") are the server thinking aloud.
         config.notice_callback(|notice| log::debug!("PostgreSQL: {}", notice.message()));
-        let db = PgDb {
+        let first = connect(&config)
+            .map_err(|e| DbError(format!("database {shown}: {}", SqlError::from(e))))?;
+        Ok(PgDb {
             config,
             shown,
-            pool: Mutex::new(Pool {
-                idle: Vec::new(),
-                open: 0,
-            }),
-            freed: Condvar::new(),
-        };
-        let first = db
-            .connect()
-            .map_err(|e| DbError(format!("database {}: {}", db.shown, SqlError::from(e))))?;
-        let mut pool = db.lock_pool();
-        pool.idle.push(*first);
-        pool.open = 1;
-        drop(pool);
-        Ok(db)
+            pool: Pool::new(max_open, POOL_WAIT, first),
+        })
     }
 
-    fn connect(&self) -> Result<Box<Session>, ::postgres::Error> {
-        Ok(Box::new(Session {
-            client: self.config.connect(NoTls)?,
-            statements: HashMap::new(),
-        }))
-    }
-
-    fn lock_pool(&self) -> MutexGuard<'_, Pool> {
-        self.pool.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// An idle connection, or a new one while fewer than `MAX_OPEN` are open, or the first
-    /// one given back within `POOL_WAIT`.
+    /// An idle connection the server has not closed, or a new one while fewer than the
+    /// bound are open, or the first one given back within `POOL_WAIT`, first come first
+    /// served.
     pub fn get(&self) -> Result<PgConn<'_>, SqlError> {
-        let deadline = Instant::now() + POOL_WAIT;
-        let mut pool = self.lock_pool();
-        loop {
-            while let Some(session) = pool.idle.pop() {
-                if !session.client.is_closed() {
-                    return Ok(PgConn::new(self, Box::new(session)));
-                }
-                // The server closed it (a restart): forget it.
-                pool.open -= 1;
-            }
-            if pool.open < MAX_OPEN {
-                pool.open += 1;
-                drop(pool);
-                return match self.connect() {
-                    Ok(session) => Ok(PgConn::new(self, session)),
-                    Err(e) => {
-                        self.lock_pool().open -= 1;
-                        self.freed.notify_one();
-                        Err(SqlError::Unavailable(format!(
-                            "cannot connect to {}: {}",
-                            self.shown,
-                            SqlError::from(e)
-                        )))
-                    }
-                };
-            }
-            let left = deadline.saturating_duration_since(Instant::now());
-            if left.is_zero() {
-                return Err(SqlError::Unavailable(format!(
-                    "all {MAX_OPEN} connections to {} busy for {POOL_WAIT:?}",
-                    self.shown
-                )));
-            }
-            pool = self
-                .freed
-                .wait_timeout(pool, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+        match self
+            .pool
+            .get(|| connect(&self.config), |s| !s.client.is_closed())
+        {
+            Ok(session) => Ok(PgConn::new(self, session)),
+            Err(PoolError::Connect(e)) => Err(SqlError::Unavailable(format!(
+                "cannot connect to {}: {}",
+                self.shown,
+                SqlError::from(e)
+            ))),
+            Err(PoolError::Busy { max_open, waited }) => Err(SqlError::Unavailable(format!(
+                "all {max_open} connections to {} busy for {waited:.1?}",
+                self.shown
+            ))),
         }
     }
 
@@ -216,12 +162,17 @@ impl PgDb {
 
     /// Closes the idle connections.
     pub fn close(&self) {
-        let mut pool = self.lock_pool();
-        let closed = pool.idle.len();
-        pool.idle.clear();
-        pool.open -= closed;
+        self.pool.close_idle();
         log::info!("database {}: connections closed", self.shown);
     }
+}
+
+/// A new session with `config`.
+fn connect(config: &Config) -> Result<Box<Session>, ::postgres::Error> {
+    Ok(Box::new(Session {
+        client: config.connect(NoTls)?,
+        statements: HashMap::new(),
+    }))
 }
 
 /// Puts the trigger that bumps the data version on every table of the schema but the
@@ -331,14 +282,11 @@ impl Drop for PgConn<'_> {
         let Some(session) = self.session.take() else {
             return;
         };
-        let mut pool = self.db.lock_pool();
         if self.in_transaction || session.client.is_closed() {
-            pool.open -= 1;
+            self.db.pool.closed();
         } else {
-            pool.idle.push(*session);
+            self.db.pool.put(session);
         }
-        drop(pool);
-        self.db.freed.notify_one();
     }
 }
 

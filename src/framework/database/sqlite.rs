@@ -5,18 +5,16 @@
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::Mutex;
 use std::time::Duration;
 
 use rusqlite::types::{ToSqlOutput, Value, ValueRef};
 use rusqlite::{Connection, OpenFlags, ToSql};
 
 use super::migrations::Migration;
+use super::pool::{Pool, PoolError, POOL_WAIT};
 use super::sql::{DbError, Param, Row, SqlError};
 
-/// Connections kept open between requests; more may be opened under load and are closed when
-/// returned to a full pool.
-const MAX_IDLE: usize = 16;
 /// How long a writer waits for another writer before giving up with "busy".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 /// The WAL-index header at the start of the `-shm` file: two copies of a 48-byte header that
@@ -31,7 +29,10 @@ const WAL_INDEX_HEADER: usize = 96;
 /// A pool of connections to one SQLite file.
 pub struct SqliteDb {
     path: PathBuf,
-    idle: Mutex<Vec<Connection>>,
+    /// Bounded: every connection holds a descriptor of the file (which the unix VFS keeps
+    /// after close while another connection holds a lock), its prepared statements and a
+    /// page cache of its own.
+    pool: Pool<Connection>,
     /// A connection that never writes, so that its `PRAGMA data_version` changes on every commit
     /// by anyone: this process's other connections or another process.
     watcher: Mutex<Watcher>,
@@ -49,8 +50,9 @@ struct Watcher {
 }
 
 impl SqliteDb {
-    /// Opens (creating if needed) the database at `path` in WAL mode.
-    pub fn open(path: &Path) -> Result<SqliteDb, DbError> {
+    /// Opens (creating if needed) the database at `path` in WAL mode, for at most `max_open`
+    /// connections at once (the watcher aside).
+    pub fn open(path: &Path, max_open: usize) -> Result<SqliteDb, DbError> {
         let fail = |e: rusqlite::Error| DbError(format!("database {}: {e}", path.display()));
         let first = open_connection(path).map_err(fail)?;
         // WAL lets readers go on while one writer commits; the mode is stored in the file.
@@ -81,7 +83,7 @@ impl SqliteDb {
         };
         Ok(SqliteDb {
             path: path.to_path_buf(),
-            idle: Mutex::new(vec![first]),
+            pool: Pool::new(max_open, POOL_WAIT, first),
             watcher: Mutex::new(Watcher {
                 conn: watcher,
                 seen: None,
@@ -90,13 +92,20 @@ impl SqliteDb {
         })
     }
 
-    /// A connection from the pool (or a new one); it goes back to the pool when dropped.
-    pub fn get(&self) -> Result<SqliteConn<'_>, rusqlite::Error> {
-        let reused = self.lock_idle().pop();
-        let conn = match reused {
-            Some(c) => c,
-            None => open_connection(&self.path)?,
-        };
+    /// A connection from the pool, with the statements it has prepared (or a new one while
+    /// fewer than the bound are open); it goes back to the pool when dropped. Past the wait,
+    /// the database is busy (a 503).
+    pub fn get(&self) -> Result<SqliteConn<'_>, SqlError> {
+        let conn = self
+            .pool
+            .get(|| open_connection(&self.path), |_| true)
+            .map_err(|e| match e {
+                PoolError::Connect(e) => SqlError::Sqlite(e),
+                PoolError::Busy { max_open, waited } => SqlError::Unavailable(format!(
+                    "all {max_open} connections to {} busy for {waited:.1?}",
+                    self.path.display()
+                )),
+            })?;
         Ok(SqliteConn {
             db: self,
             conn: Some(conn),
@@ -165,7 +174,9 @@ impl SqliteDb {
     /// in use stay open, and a checkpoint they block is reported.
     pub fn close(&self) -> Result<(), DbError> {
         let fail = |e: rusqlite::Error| DbError(format!("database {}: {e}", self.path.display()));
-        let mut pooled = self.get().map_err(fail)?;
+        let mut pooled = self
+            .get()
+            .map_err(|e| DbError(format!("database {}: {e}", self.path.display())))?;
         let (busy, frames, copied): (i64, i64, i64) = pooled
             .connection()
             .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |r| {
@@ -173,7 +184,7 @@ impl SqliteDb {
             })
             .map_err(fail)?;
         drop(pooled);
-        self.lock_idle().clear();
+        self.pool.close_idle();
         if busy != 0 {
             return Err(DbError(format!(
                 "database {}: checkpoint blocked by a connection still in use ({copied} of {frames} pages copied)",
@@ -182,10 +193,6 @@ impl SqliteDb {
         }
         log::info!("database {} checkpointed and closed", self.path.display());
         Ok(())
-    }
-
-    fn lock_idle(&self) -> MutexGuard<'_, Vec<Connection>> {
-        self.idle.lock().unwrap_or_else(|e| e.into_inner())
     }
 }
 
@@ -257,12 +264,11 @@ impl Drop for SqliteConn<'_> {
             return;
         };
         // A connection left inside a transaction (a panic mid-handler) is not reused.
-        if !conn.is_autocommit() {
-            return;
-        }
-        let mut idle = self.db.lock_idle();
-        if idle.len() < MAX_IDLE {
-            idle.push(conn);
+        if conn.is_autocommit() {
+            self.db.pool.put(conn);
+        } else {
+            drop(conn);
+            self.db.pool.closed();
         }
     }
 }
@@ -280,7 +286,7 @@ mod tests {
         for (name, sql) in files {
             fs::write(mig.join(name), sql).unwrap();
         }
-        let db = Db::open(&Location::Sqlite(dir.path().join("t.db"))).unwrap();
+        let db = Db::open(&Location::Sqlite(dir.path().join("t.db")), 8).unwrap();
         (dir, db)
     }
 
