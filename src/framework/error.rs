@@ -70,6 +70,29 @@ impl Error {
         }
     }
 
+    /// The same answer for another request: what a request that waited for this one's render
+    /// is told when the render failed. Client errors keep their message; a server error
+    /// becomes [`Error::Internal`] with this one's cause (or a busy database, still a 503).
+    pub(crate) fn replay(&self) -> Error {
+        match self {
+            Error::NotFound(m) => Error::NotFound(m.clone()),
+            Error::MethodNotAllowed { allow } => Error::MethodNotAllowed {
+                allow: allow.clone(),
+            },
+            Error::BadRequest(m) => Error::BadRequest(m.clone()),
+            Error::Forbidden(m) => Error::Forbidden(m.clone()),
+            Error::NotAcceptable(m) => Error::NotAcceptable(m.clone()),
+            Error::Conflict(m) => Error::Conflict(m.clone()),
+            Error::UnsupportedMediaType(m) => Error::UnsupportedMediaType(m.clone()),
+            Error::Db(e) if e.is_busy() => {
+                Error::Db(crate::framework::SqlError::Unavailable(e.to_string()))
+            }
+            other => Error::Internal(format!(
+                "the render this request waited for failed: {other}"
+            )),
+        }
+    }
+
     /// Whether [`Error::public_message`] is the framework's own sentence for the status
     /// rather than the handler's: an app's `error.html` may put its own words in its place
     /// (the `generic` flag of the page).

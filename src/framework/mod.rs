@@ -6,6 +6,7 @@ mod context;
 pub mod database;
 mod error;
 mod flash;
+mod flight;
 pub mod form;
 pub mod origin;
 mod pages;
@@ -45,6 +46,8 @@ pub struct Settings {
     /// The database: a SQLite file (created if missing), or a PostgreSQL server's URL;
     /// `None` for an app without one.
     pub database: Option<Location>,
+    /// Connections to the database open at most, in this process.
+    pub database_connections: usize,
     /// Folder of the numbered `.sql` migrations, applied at start-up.
     pub migrations_dir: PathBuf,
     /// Whether rendered GET pages are kept until the database changes.
@@ -295,7 +298,7 @@ fn templates_from(settings: &Settings) -> Result<tera::Tera, String> {
 /// The database at `location`, opened, with the app's migrations applied: the folder's when
 /// it exists, else the built-in ones.
 fn database_from(location: &Location, settings: &Settings) -> Result<Db, DbError> {
-    let db = Db::open(location)?;
+    let db = Db::open(location, settings.database_connections)?;
     log::info!("database: {location}");
     let dir = &settings.migrations_dir;
     let builtin = settings.builtin_migrations;

@@ -1,5 +1,6 @@
 //! The page cache: a rendered GET page is kept and served again until the database changes,
-//! which `PRAGMA data_version` tells for writes from this process and from any other. Pages
+//! which `PRAGMA data_version` tells for writes from this process and from any other; a stale
+//! page is rendered once for all who want it (`flight.rs`). Pages
 //! carry an ETag, so that a browser's reload is a 304, and are compressed (br, gzip) once per
 //! coding when first asked for, beside the page.
 
@@ -11,7 +12,8 @@ use std::time::Instant;
 
 use super::database::Db;
 use super::error::Error;
-use super::timing::Timing;
+use super::flight::{Flights, Turn};
+use super::timing::{CacheUse, Timing};
 use crate::encoding::{self, negotiate, Coding, Effort};
 use crate::http::{Body, Headers, Request, Response};
 
@@ -42,6 +44,8 @@ type Coded = (Arc<[u8]>, String);
 /// Rendered pages by key: the request target and the representation asked for.
 pub(crate) struct PageCache {
     pages: RwLock<HashMap<String, Arc<Page>>>,
+    /// Renders under way, so that each page is rendered once per version.
+    flights: Flights<Option<Arc<Page>>>,
     /// Whether pages are compressed for clients that accept it.
     compression: bool,
 }
@@ -50,13 +54,15 @@ impl PageCache {
     pub fn new(compression: bool) -> PageCache {
         PageCache {
             pages: RwLock::new(HashMap::new()),
+            flights: Flights::new(),
             compression,
         }
     }
 
     /// Serves the page kept under `key` (the target and the representation asked for) if the
-    /// database has not changed since it was rendered, else renders it with `render` and keeps
-    /// it if it is a plain 200 held in memory.
+    /// database has not changed since it was rendered. Else the page is rendered with `render`,
+    /// once for every request that wants it at this version (see `flight.rs`), and kept if it
+    /// is a plain 200 held in memory.
     pub fn get_or_render(
         &self,
         req: &Request,
@@ -71,23 +77,80 @@ impl PageCache {
         let version = db.data_version();
         timing.add_db(asked.elapsed());
         let version = version?;
-        let hit = self
-            .pages
-            .read()
-            .unwrap_or_else(|e| e.into_inner())
-            .get(key)
-            .cloned();
-        if let Some(page) = hit.filter(|p| p.version == version) {
-            timing.cache(true);
+        if let Some(page) = self.kept(key, version) {
+            timing.cache(CacheUse::Hit);
             return Ok(respond(req, &page));
         }
-        timing.cache(false);
+        let waited = Instant::now();
+        let leader = match self.flights.join_or_lead(key, version) {
+            Turn::Lead(leader) => leader,
+            Turn::Joined(Ok(Some(page))) => {
+                timing.add_wait(waited.elapsed());
+                timing.cache(CacheUse::Joined);
+                return Ok(respond(req, &page));
+            }
+            Turn::Joined(Err(e)) => {
+                timing.add_wait(waited.elapsed());
+                timing.cache(CacheUse::Joined);
+                return Err(e);
+            }
+            // The page rendered could not be kept (a 404, a cookie): this one renders its own.
+            Turn::Joined(Ok(None)) | Turn::Alone => {
+                timing.add_wait(waited.elapsed());
+                timing.cache(CacheUse::Miss);
+                return self
+                    .render_and_keep(req, key, version, render)
+                    .map(|(_, r)| r);
+            }
+        };
+        // A render may have kept the page and landed between the look above and the turn
+        // taken: it is kept then, and is this version's one render.
+        if let Some(page) = self.kept(key, version) {
+            leader.land(&Ok(Some(page.clone())));
+            timing.cache(CacheUse::Hit);
+            return Ok(respond(req, &page));
+        }
+        timing.cache(CacheUse::Miss);
+        let rendered = self.render_and_keep(req, key, version, render);
+        let (outcome, resp) = match rendered {
+            Ok((page, resp)) => (Ok(page), Ok(resp)),
+            Err(e) => {
+                let replayed = e.replay();
+                (Err(replayed), Err(e))
+            }
+        };
+        leader.land(&outcome);
+        resp
+    }
+
+    /// The page kept under `key` if it was rendered from `version` or a newer one (newer is
+    /// newer still: never stale).
+    fn kept(&self, key: &str, version: i64) -> Option<Arc<Page>> {
+        let pages = self.pages.read().unwrap_or_else(|e| e.into_inner());
+        pages.get(key).filter(|p| p.version >= version).cloned()
+    }
+
+    /// Requests waiting for another's render now (read by the tests).
+    #[cfg(test)]
+    pub fn waiting(&self) -> usize {
+        self.flights.waiting()
+    }
+
+    /// Renders the page and keeps it if it can be kept (a plain 200 held in memory, unless a
+    /// page of a newer version is kept already); the page kept, and the response.
+    fn render_and_keep(
+        &self,
+        req: &Request,
+        key: &str,
+        version: i64,
+        render: impl FnOnce() -> Result<Response, Error>,
+    ) -> Result<(Option<Arc<Page>>, Response), Error> {
         let resp = render()?;
         let cacheable = resp.status == 200
             && !resp.headers.has_token("Cache-Control", "no-store")
             && !resp.headers.contains("Set-Cookie");
         let (Body::Bytes(bytes), true) = (&resp.body, cacheable) else {
-            return Ok(resp);
+            return Ok((None, resp));
         };
         let worth = self.compression
             && bytes.len() as u64 >= encoding::MIN_SIZE
@@ -108,9 +171,11 @@ impl PageCache {
         if pages.len() >= MAX_PAGES && !pages.contains_key(key) {
             pages.clear();
         }
-        pages.insert(key.to_string(), page.clone());
+        if pages.get(key).is_none_or(|kept| kept.version <= version) {
+            pages.insert(key.to_string(), page.clone());
+        }
         drop(pages);
-        Ok(respond(req, &page))
+        Ok((Some(page.clone()), respond(req, &page)))
     }
 }
 

@@ -2,6 +2,8 @@
 //! the page cache, on a real database file and real templates.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Condvar, Mutex};
+use std::time::{Duration, Instant};
 
 use super::*;
 
@@ -56,7 +58,40 @@ fn insert(cx: &Ctx<'_>) -> Result<Response, Error> {
     Ok(Response::redirect(303, "/count.html"))
 }
 
+/// The gate `gated` waits at (open?), whether its next render panics, and how many renders
+/// it has begun: the single-flight test holds the render while others arrive.
+static GATE: Mutex<(bool, bool)> = Mutex::new((false, false));
+static GATE_MOVED: Condvar = Condvar::new();
+static GATED_RENDERS: AtomicUsize = AtomicUsize::new(0);
+/// Held by each test that uses the gate, one at a time.
+static GATE_USERS: Mutex<()> = Mutex::new(());
+
+fn gated(_: &Ctx<'_>) -> Result<Response, Error> {
+    let render = GATED_RENDERS.fetch_add(1, Ordering::SeqCst);
+    let mut gate = GATE.lock().unwrap();
+    while !gate.0 {
+        gate = GATE_MOVED.wait(gate).unwrap();
+    }
+    if std::mem::take(&mut gate.1) {
+        drop(gate);
+        panic!("the render failed");
+    }
+    Ok(Response::html(200, format!("<p>render {render}</p>")))
+}
+
+/// Sets the gate: open or shut, and whether the next render panics.
+fn set_gate(open: bool, panic_next: bool) {
+    *GATE.lock().unwrap() = (open, panic_next);
+    GATE_MOVED.notify_all();
+}
+
 const DEFS: &[RouteDef] = &[
+    RouteDef {
+        method: "GET",
+        pattern: "/gated.html",
+        handler: gated,
+        name: "t::gated",
+    },
     RouteDef {
         method: "GET",
         pattern: "/hello.html",
@@ -103,7 +138,7 @@ const DEFS: &[RouteDef] = &[
 
 fn framework(page_cache: bool, error_template: Option<&str>) -> (tempfile::TempDir, Framework) {
     let dir = tempfile::tempdir().unwrap();
-    let db = Db::open(&Location::Sqlite(dir.path().join("t.db"))).unwrap();
+    let db = Db::open(&Location::Sqlite(dir.path().join("t.db")), 8).unwrap();
     db.get()
         .unwrap()
         .execute_batch("CREATE TABLE t (x INTEGER)")
@@ -247,4 +282,95 @@ fn uncached_pages_still_carry_an_etag() {
     let mut req = Request::fake("GET", "/hello.html");
     req.headers.append("If-None-Match", etag);
     assert_eq!(fw.call(&req).status, 304);
+}
+
+/// Waits until `done` holds, at most 10 s.
+fn until(what: &str, done: impl Fn() -> bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::yield_now();
+    }
+}
+
+#[test]
+fn a_stale_page_is_rendered_once_for_everyone_who_waits_even_when_the_render_panics() {
+    let _gate = GATE_USERS.lock().unwrap_or_else(|e| e.into_inner());
+    let (_d, fw) = framework(true, Some(ERROR_PAGE));
+    let fw = Arc::new(fw);
+    let get = |fw: &Arc<Framework>| {
+        let fw = fw.clone();
+        std::thread::spawn(move || fw.call(&Request::fake("GET", "/gated.html")))
+    };
+    let waiting = |fw: &Framework| fw.pages.as_ref().unwrap().waiting();
+    for panics in [true, false] {
+        set_gate(false, panics);
+        let before = GATED_RENDERS.load(Ordering::SeqCst);
+        let leader = get(&fw);
+        until("the leader's render", || {
+            GATED_RENDERS.load(Ordering::SeqCst) == before + 1
+        });
+        let waiters: Vec<_> = (0..3).map(|_| get(&fw)).collect();
+        until("three waiters", || waiting(&fw) == 3);
+        set_gate(true, panics);
+        let led = leader.join();
+        let joined: Vec<Response> = waiters.into_iter().map(|w| w.join().unwrap()).collect();
+        assert_eq!(
+            GATED_RENDERS.load(Ordering::SeqCst),
+            before + 1,
+            "one render for all four"
+        );
+        if panics {
+            assert!(led.is_err(), "the leader's panic reaches the server");
+            for resp in &joined {
+                assert_eq!(resp.status, 500);
+                assert!(body(resp).contains("<h1>500"), "{}", body(resp));
+            }
+        } else {
+            let led = led.unwrap();
+            assert_eq!(led.status, 200);
+            for resp in &joined {
+                assert_eq!((resp.status, body(resp)), (200, body(&led)));
+                assert!(resp
+                    .headers
+                    .get("Server-Timing")
+                    .unwrap()
+                    .contains("joined"));
+            }
+        }
+        // Nothing is left waiting, and after a panic the next request renders again.
+        assert_eq!(waiting(&fw), 0);
+    }
+    let again = fw.call(&Request::fake("GET", "/gated.html"));
+    assert_eq!(again.status, 200);
+    assert!(again.headers.get("Server-Timing").unwrap().contains("hit"));
+}
+
+#[test]
+fn a_write_during_a_render_starts_a_render_of_its_own_and_never_serves_the_old_page() {
+    let _gate = GATE_USERS.lock().unwrap_or_else(|e| e.into_inner());
+    let (_d, fw) = framework(true, Some(ERROR_PAGE));
+    let fw = Arc::new(fw);
+    set_gate(false, false);
+    let before = GATED_RENDERS.load(Ordering::SeqCst);
+    let fw1 = fw.clone();
+    let old = std::thread::spawn(move || fw1.call(&Request::fake("GET", "/gated.html")));
+    until("the first render", || {
+        GATED_RENDERS.load(Ordering::SeqCst) == before + 1
+    });
+    // A write lands while the first render is under way: the next request must not wait for
+    // (nor be served) the render of the old version.
+    let wrote = fw.call(&Request::fake("POST", "/insert.html"));
+    assert_eq!(wrote.status, 303);
+    let fw2 = fw.clone();
+    let new = std::thread::spawn(move || fw2.call(&Request::fake("GET", "/gated.html")));
+    until("a second render", || {
+        GATED_RENDERS.load(Ordering::SeqCst) == before + 2
+    });
+    set_gate(true, false);
+    let (old, new) = (old.join().unwrap(), new.join().unwrap());
+    assert_ne!(body(&old), body(&new), "two versions, two renders");
+    // The page kept is the newer one, whichever render ended last.
+    let kept = fw.call(&Request::fake("GET", "/gated.html"));
+    assert_eq!(body(&kept), body(&new));
 }

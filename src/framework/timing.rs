@@ -1,5 +1,6 @@
 //! `Server-Timing` (W3C): where an app response's time went — holding a database connection,
-//! rendering templates, and whether the page cache answered — so that a browser's developer
+//! rendering templates, waiting for another request's render, and whether the page cache
+//! answered — so that a browser's developer
 //! tools, and the access log, show it.
 
 use std::cell::Cell;
@@ -14,8 +15,22 @@ use super::database::Conn;
 pub(crate) struct Timing {
     db: Cell<Duration>,
     render: Cell<Duration>,
-    /// `Some(true)` for a page served from the cache, `Some(false)` for one rendered for it.
-    cache: Cell<Option<bool>>,
+    /// Waiting for another request's render of the same page.
+    wait: Cell<Duration>,
+    /// What the page cache did for this request, if it was asked.
+    cache: Cell<Option<CacheUse>>,
+}
+
+/// What the page cache did for one request: `cache;desc=hit`, `miss` or `joined`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CacheUse {
+    /// Served the kept page.
+    Hit,
+    /// Rendered the page (and kept it, if it could be kept).
+    Miss,
+    /// Waited for the render another request was doing of the same page and version, and
+    /// was served its result.
+    Joined,
 }
 
 impl Timing {
@@ -27,8 +42,12 @@ impl Timing {
         self.render.set(self.render.get() + d);
     }
 
-    pub fn cache(&self, hit: bool) {
-        self.cache.set(Some(hit));
+    pub fn add_wait(&self, d: Duration) {
+        self.wait.set(self.wait.get() + d);
+    }
+
+    pub fn cache(&self, used: CacheUse) {
+        self.cache.set(Some(used));
     }
 
     /// The header value: `db;dur=0.412, render;dur=1.203, cache;desc=miss`, in milliseconds;
@@ -44,15 +63,21 @@ impl Timing {
             // Writing into a String cannot fail.
             let _ = out.write_fmt(text);
         };
-        for (name, spent) in [("db", self.db.get()), ("render", self.render.get())] {
+        let phases = [
+            ("db", self.db.get()),
+            ("render", self.render.get()),
+            ("wait", self.wait.get()),
+        ];
+        for (name, spent) in phases {
             if !spent.is_zero() {
                 let us = spent.as_micros();
                 part(format_args!("{name};dur={}.{:03}", us / 1000, us % 1000));
             }
         }
         match self.cache.get() {
-            Some(true) => part(format_args!("cache;desc=hit")),
-            Some(false) => part(format_args!("cache;desc=miss")),
+            Some(CacheUse::Hit) => part(format_args!("cache;desc=hit")),
+            Some(CacheUse::Miss) => part(format_args!("cache;desc=miss")),
+            Some(CacheUse::Joined) => part(format_args!("cache;desc=joined")),
             None => {}
         }
         out
@@ -104,14 +129,14 @@ mod tests {
         let t = Timing::default();
         assert_eq!(t.header(), "");
         t.add_db(Duration::from_micros(412));
-        t.cache(false);
+        t.cache(CacheUse::Miss);
         t.add_render(Duration::from_micros(1203));
         assert_eq!(
             t.header(),
             "db;dur=0.412, render;dur=1.203, cache;desc=miss"
         );
         let hit = Timing::default();
-        hit.cache(true);
+        hit.cache(CacheUse::Hit);
         assert_eq!(hit.header(), "cache;desc=hit");
     }
 }
