@@ -192,7 +192,7 @@ def prepare(work):
     return static
 
 
-def miniweb_server(work, static, cache, max_connections=4096):
+def miniweb_server(work, static, cache, max_connections=4096, access_log="off", binary=BIN):
     name = "miniweb" if cache else "miniweb (no page cache)"
     sub = os.path.join(work, "miniweb-cache" if cache else "miniweb-nocache")
     os.makedirs(sub)
@@ -204,9 +204,9 @@ def miniweb_server(work, static, cache, max_connections=4096):
             f'templates_dir = "{ROOT}/templates"\nmigrations_dir = "{ROOT}/migrations"\n'
             f'database = "{sub}/stock.db"\nmax_connections = {max_connections}\n'
             f'page_cache = {"true" if cache else "false"}\nlog_level = "warn"\n'
-            'access_log = "off"\n'
+            f'access_log = "{access_log}"\n'
         )
-    return Server(name, "miniweb", [BIN, "--config", cfg], port, env={"RUST_LOG": "warn"})
+    return Server(name, "miniweb", [binary, "--config", cfg], port, env={"RUST_LOG": "warn"})
 
 
 def nginx_server(work, static, workers):

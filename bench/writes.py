@@ -12,12 +12,11 @@ Needs wrk; bench/run.sh builds the binary (`cargo build --profile profiling --al
 import argparse
 import http.client
 import os
-import subprocess
 import tempfile
 import threading
 import time
 
-from bench import BIN, ROOT, Server, free_port, rss_mib, wrk
+from bench import BIN, ROOT, miniweb_server, rss_mib, wrk
 
 
 def descriptors_on(pid, path):
@@ -53,19 +52,12 @@ def writer(port, stop, counts):
 
 def run(binary, seconds, conns, path):
     work = tempfile.mkdtemp(prefix="miniweb-writes-")
-    port = free_port()
     log = os.path.join(work, "access.log")
-    cfg = os.path.join(work, "config.toml")
-    with open(cfg, "w") as f:
-        f.write(
-            f'host = "127.0.0.1"\nport = {port}\nstatic_dir = "{ROOT}/static"\n'
-            f'templates_dir = "{ROOT}/templates"\nmigrations_dir = "{ROOT}/migrations"\n'
-            f'database = "{work}/stock.db"\nmax_connections = 4096\n'
-            f'log_level = "warn"\naccess_log = "{log}"\n'
-        )
-    server = Server("miniweb", "miniweb", [binary, "--config", cfg], port, env={"RUST_LOG": "warn"})
+    server = miniweb_server(work, os.path.join(ROOT, "static"), True, access_log=log,
+                            binary=binary)
+    port = server.port
     server.start()
-    db = os.path.realpath(os.path.join(work, "stock.db"))
+    db = os.path.realpath(os.path.join(work, "miniweb-cache", "stock.db"))
     stop, counts = threading.Event(), {"writes": 0, "failed": 0}
     peak = {"fds": 0, "rss": 0.0}
 

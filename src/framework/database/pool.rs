@@ -170,18 +170,22 @@ mod tests {
         let b = pool.get(|| Ok::<_, ()>(1), |_| true).unwrap();
         assert_eq!(pool.open(), 2);
         // Three more wait, in the order they came; each connection given back goes to the
-        // oldest.
-        let (tx, rx) = mpsc::channel();
+        // oldest, which holds it until it is told to give it back.
+        let (got, took) = mpsc::channel();
+        let mut release = Vec::new();
         let mut threads = Vec::new();
         for i in 0..3 {
-            let (pool, tx) = (pool.clone(), tx.clone());
             // Each starts only once the one before is queued, so their order is known.
             while pool.lock().queue.len() < i {
                 std::thread::yield_now();
             }
+            let (pool, got) = (pool.clone(), got.clone());
+            let (give_back, told) = mpsc::channel::<()>();
+            release.push(give_back);
             threads.push(std::thread::spawn(move || {
                 let conn = pool.get(never, |_| true).unwrap();
-                tx.send(i).unwrap();
+                got.send(i).unwrap();
+                told.recv().unwrap();
                 pool.put(conn);
             }));
         }
@@ -190,10 +194,13 @@ mod tests {
         }
         assert_eq!(pool.open(), 2, "the surplus waits instead of opening more");
         pool.put(a);
+        assert_eq!(took.recv().unwrap(), 0);
         pool.put(b);
-        let order: Vec<usize> = (0..3).map(|_| rx.recv().unwrap()).collect();
-        assert_eq!(order, [0, 1, 2]);
-        for t in threads {
+        assert_eq!(took.recv().unwrap(), 1);
+        release[0].send(()).unwrap();
+        assert_eq!(took.recv().unwrap(), 2);
+        for (give_back, t) in release.iter().zip(threads) {
+            let _ = give_back.send(());
             t.join().unwrap();
         }
         assert_eq!(pool.open(), 2);
