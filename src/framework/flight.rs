@@ -9,6 +9,7 @@
 //! pages never wait for each other.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -30,7 +31,7 @@ struct Flight<T> {
     landed: Mutex<Option<Landed<T>>>,
     done: Condvar,
     /// Requests waiting for it (read by the tests).
-    waiting: Mutex<usize>,
+    waiting: AtomicUsize,
 }
 
 /// How a render ended.
@@ -81,7 +82,7 @@ impl<T: Clone> Flights<T> {
             version,
             landed: Mutex::new(None),
             done: Condvar::new(),
-            waiting: Mutex::new(0),
+            waiting: AtomicUsize::new(0),
         });
         // A render of an older version may still be under way; its waiters keep it.
         under_way.insert(key.to_string(), flight.clone());
@@ -99,7 +100,7 @@ impl<T: Clone> Flights<T> {
         let under_way = self.lock();
         under_way
             .values()
-            .map(|f| *f.waiting.lock().unwrap_or_else(|e| e.into_inner()))
+            .map(|f| f.waiting.load(Ordering::SeqCst))
             .sum()
     }
 
@@ -112,7 +113,7 @@ impl<T: Clone> Flight<T> {
     /// Waits for this render to land, at most [`LONGEST_WAIT`].
     fn wait<'a>(&self) -> Turn<'a, T> {
         let deadline = Instant::now() + LONGEST_WAIT;
-        *self.waiting.lock().unwrap_or_else(|e| e.into_inner()) += 1;
+        self.waiting.fetch_add(1, Ordering::SeqCst);
         let mut landed = self.landed.lock().unwrap_or_else(|e| e.into_inner());
         let turn = loop {
             match &*landed {
@@ -135,7 +136,7 @@ impl<T: Clone> Flight<T> {
                 .0;
         };
         drop(landed);
-        *self.waiting.lock().unwrap_or_else(|e| e.into_inner()) -= 1;
+        self.waiting.fetch_sub(1, Ordering::SeqCst);
         turn
     }
 }
@@ -143,12 +144,9 @@ impl<T: Clone> Flight<T> {
 impl<T> Leader<'_, T> {
     /// The render's outcome, for every request waiting for it; the flight is over, and the
     /// next request that finds the page stale renders again.
-    pub fn land(mut self, outcome: &Result<T, Error>)
-    where
-        T: Clone,
-    {
+    pub fn land(mut self, outcome: Result<T, &Error>) {
         let landed = match outcome {
-            Ok(made) => Landed::Made(made.clone()),
+            Ok(made) => Landed::Made(made),
             Err(e) => Landed::Failed(e.replay()),
         };
         self.finish(landed);

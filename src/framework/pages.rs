@@ -106,21 +106,14 @@ impl PageCache {
         // A render may have kept the page and landed between the look above and the turn
         // taken: it is kept then, and is this version's one render.
         if let Some(page) = self.kept(key, version) {
-            leader.land(&Ok(Some(page.clone())));
+            leader.land(Ok(Some(page.clone())));
             timing.cache(CacheUse::Hit);
             return Ok(respond(req, &page));
         }
         timing.cache(CacheUse::Miss);
         let rendered = self.render_and_keep(req, key, version, render);
-        let (outcome, resp) = match rendered {
-            Ok((page, resp)) => (Ok(page), Ok(resp)),
-            Err(e) => {
-                let replayed = e.replay();
-                (Err(replayed), Err(e))
-            }
-        };
-        leader.land(&outcome);
-        resp
+        leader.land(rendered.as_ref().map(|(page, _)| page.clone()));
+        rendered.map(|(_, resp)| resp)
     }
 
     /// The page kept under `key` if it was rendered from `version` or a newer one (newer is

@@ -201,7 +201,6 @@ impl Config {
             Some((text, path)) => {
                 let name = path.display().to_string();
                 overlay(&mut table, text, &name, &mut origins)?;
-                origins.file = name.clone();
                 let folder = match path.parent() {
                     Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
                     _ => PathBuf::from("."),
@@ -217,7 +216,7 @@ impl Config {
         with_env(&mut table, env, &mut origins)?;
         let raw: RawConfig = table
             .try_into()
-            .map_err(|e| ConfigError(format!("{}: {e}", origins.file)))?;
+            .map_err(|e| ConfigError(format!("settings: {e}")))?;
         let mut config = Config::validate(raw, &base, &origins)?;
         if let Some((_, path)) = file {
             config.file = Some(base.join(path.file_name().unwrap_or(path.as_os_str())));
@@ -410,23 +409,18 @@ impl Config {
     }
 }
 
-/// Where each setting came from, so that a message names the file or the variable at fault.
+/// Where each setting came from, so that a message names the file or the variable at fault:
+/// key -> the layer that set it last (the app's defaults, the file, an environment variable).
 #[derive(Default)]
-struct Origins {
-    /// The config file's name, or what stands for it when none was read.
-    file: String,
-    /// Key -> the layer that set it last, when not the library's defaults or the file.
-    by_key: HashMap<String, String>,
-}
+struct Origins(HashMap<String, String>);
 
 impl Origins {
-    /// The layer that set `key`: an environment variable, the app's defaults, or the file.
+    /// The layer that set `key`; miniweb's own defaults when none did.
     fn of(&self, key: &str) -> String {
-        match self.by_key.get(key) {
-            Some(layer) => layer.clone(),
-            None if self.file.is_empty() => "built-in defaults".to_string(),
-            None => self.file.clone(),
-        }
+        self.0
+            .get(key)
+            .cloned()
+            .unwrap_or_else(|| "built-in defaults".to_string())
     }
 }
 
@@ -453,10 +447,7 @@ fn overlay(
                 kind(default)
             )));
         }
-        origins.by_key.remove(&key);
-        if name == "the app's defaults" {
-            origins.by_key.insert(key.clone(), name.to_string());
-        }
+        origins.0.insert(key.clone(), name.to_string());
         table.insert(key, value);
     }
     Ok(())
@@ -520,7 +511,7 @@ fn with_env(
             _ => toml::Value::String(text.clone()),
         };
         origins
-            .by_key
+            .0
             .insert(key.clone(), format!("environment variable {var}"));
     }
     Ok(())

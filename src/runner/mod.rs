@@ -186,7 +186,7 @@ fn serve_folder(dir: &Path, args: &Args) -> Result<(), Box<dyn std::error::Error
     // Relative to where the command runs, as for `python3 -m http.server -d DIR`.
     config.server.document_root = Some(std::env::current_dir()?.join(dir));
     config.server.static_dir = None;
-    config.server.never_served = config.file.iter().cloned().collect();
+    config.server.never_served = never_served(&config);
     start_logger(&config.log_level);
     log::info!("serving {} alone: no routes, no database", dir.display());
     let addrs = config.listen_addrs()?;
