@@ -1,4 +1,4 @@
-//! Course step 6, WSGI: miniweb's server running an application that is a closure, as
+//! Course step 10, WSGI: miniweb's server running an application that is a closure, as
 //! Python's `wsgiref.simple_server` runs its `demo_app`.
 //!
 //!     cargo run --example hello_app -- 9004

@@ -1,4 +1,4 @@
-//! Course step 7, mini web框架: a second framework in about fifty lines, on the same server.
+//! Course step 11, mini web框架: a second framework in about fifty lines, on the same server.
 //!
 //!     cargo run --example tiny_framework -- 9005
 //!     curl http://127.0.0.1:9005/index.html

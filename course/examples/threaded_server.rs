@@ -1,8 +1,8 @@
-//! Course step 4, 多线程服务器: one thread per client, and why the single-threaded server
+//! Course step 6, 多线程服务器: one thread per client, and why the single-threaded server
 //! blocks.
 //!
-//!     cargo run --example threaded_server -- single 9002
-//!     cargo run --example threaded_server -- threaded 9002
+//!     cargo run -p course --example threaded_server -- single 9002
+//!     cargo run -p course --example threaded_server -- threaded 9002
 //!
 //! Each client sends lines and gets each line back. The `single` server serves one client at
 //! a time: while the first client is connected (even doing nothing), the second one waits in

@@ -1,6 +1,6 @@
 //! Course step 2, 粘包 (sticky packets): TCP is a stream of bytes, not of messages.
 //!
-//!     cargo run --example sticky_packets
+//!     cargo run -p course --example sticky_packets
 //!
 //! A client sends three messages with three `send`s; a server that is a little slow to read
 //! gets all of them from one `recv`, stuck together, and cannot tell where one ends. The

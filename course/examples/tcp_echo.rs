@@ -1,7 +1,7 @@
 //! Course step 1, TCP 套接字: a TCP server and client with nothing but the standard library.
 //!
-//!     cargo run --example tcp_echo -- server 9000        # bind, listen, accept, recv, send
-//!     cargo run --example tcp_echo -- client 127.0.0.1:9000 你好
+//!     cargo run -p course --example tcp_echo -- server 9000        # bind, listen, accept, recv, send
+//!     cargo run -p course --example tcp_echo -- client 127.0.0.1:9000 你好
 //!
 //! Python's `socket.socket(AF_INET, SOCK_STREAM)`, `bind`, `listen(128)`, `accept()`,
 //! `recv(1024)` and `send` are, in Rust, `TcpListener::bind` (which binds and listens),

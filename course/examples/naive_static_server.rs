@@ -1,9 +1,9 @@
-//! Course step 5, 静态Web服务器, as the course writes it: a web server in about sixty lines.
+//! Course step 9, 静态Web服务器, as the course writes it: a web server in about sixty lines.
 //! It works in a browser, and every marked DEFECT is a way it is wrong; `tests/examples.rs`
 //! shows each one over a real socket. Read it beside the files of `src/server/` that do each
 //! thing right.
 //!
-//!     cargo run --example naive_static_server -- 9003 static
+//!     cargo run -p course --example naive_static_server -- 9003 static
 //!     curl http://127.0.0.1:9003/hello.txt
 
 use std::fs;

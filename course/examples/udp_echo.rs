@@ -1,7 +1,7 @@
-//! Course step 3, UDP: datagrams, not a stream.
+//! Course step 4, UDP: datagrams, not a stream.
 //!
-//!     cargo run --example udp_echo -- server 9001
-//!     cargo run --example udp_echo -- client 127.0.0.1:9001 你好 世界
+//!     cargo run -p course --example udp_echo -- server 9001
+//!     cargo run -p course --example udp_echo -- client 127.0.0.1:9001 你好 世界
 //!
 //! There is no connection: the server binds and answers whoever sent each datagram
 //! (`recvfrom`/`sendto` in Python, `recv_from`/`send_to` here). Each `send_to` arrives as one
