@@ -11,6 +11,7 @@
 
 mod args;
 pub mod config;
+mod signals;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -227,7 +228,8 @@ fn start_logger(level: &str) {
         .try_init();
 }
 
-/// Binds, serves `app` until SIGINT or SIGTERM, and reloads the certificate on SIGHUP.
+/// Binds, serves `app` until SIGINT or SIGTERM (Ctrl-C on Windows), and reloads the
+/// certificate on SIGHUP.
 fn serve(
     addrs: &[std::net::SocketAddr],
     server: ServerConfig,
@@ -236,23 +238,15 @@ fn serve(
     let server = Server::bind(addrs, server)?;
     let handle = server.shutdown_handle();
     let reload = server.reload_handle();
-    use signal_hook::consts::{SIGHUP, SIGINT, SIGTERM};
-    let mut signals = signal_hook::iterator::Signals::new([SIGINT, SIGTERM, SIGHUP])?;
-    std::thread::spawn(move || {
-        for sig in signals.forever() {
-            if sig != SIGHUP {
-                log::info!("signal {sig} received");
-                handle.shutdown();
-                return;
-            }
-            // SIGHUP: a renewed certificate, as certbot's deploy hook or `systemctl reload`.
-            match reload.reload_tls() {
-                Ok(true) => log::info!("SIGHUP: TLS certificate and key reloaded"),
-                Ok(false) => log::info!("SIGHUP: nothing to reload (no TLS)"),
-                Err(e) => log::error!("SIGHUP: keeping the current certificate: {e}"),
-            }
-        }
-    });
+    signals::on_stop_and_reload(
+        move || handle.shutdown(),
+        // A renewed certificate, as certbot's deploy hook or `systemctl reload` sends it.
+        move || match reload.reload_tls() {
+            Ok(true) => log::info!("SIGHUP: TLS certificate and key reloaded"),
+            Ok(false) => log::info!("SIGHUP: nothing to reload (no TLS)"),
+            Err(e) => log::error!("SIGHUP: keeping the current certificate: {e}"),
+        },
+    )?;
     server.run(app);
     Ok(())
 }

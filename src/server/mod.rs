@@ -249,13 +249,8 @@ impl Server {
         drop(live);
         log::info!("shutting down: no new connections, finishing requests in flight");
 
-        // Shutting the listening sockets down wakes every thread blocked in `accept`; each sees
-        // the flag and ends. New connections are refused from here on.
         for acceptor in &acceptors {
-            if let Err(e) = rustix::net::shutdown(acceptor.listener(), rustix::net::Shutdown::Read)
-            {
-                log::warn!("cannot stop accepting: {e}");
-            }
+            stop_accepting(acceptor.listener());
         }
 
         // Connections waiting for a next request are closed now; busy ones close after their
@@ -282,6 +277,21 @@ impl Server {
         log::info!("stopped");
     }
 }
+
+/// Wakes every thread blocked in `accept` on `listener` by shutting it down; each sees the
+/// shutdown flag and ends, and new connections are refused from here on.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn stop_accepting(listener: &TcpListener) {
+    if let Err(e) = rustix::net::shutdown(listener, rustix::net::Shutdown::Read) {
+        log::warn!("cannot stop accepting: {e}");
+    }
+}
+
+/// Only Linux shuts down a listening socket (macOS and Windows answer "not connected"): here
+/// the threads stay in `accept`, drop what they accept once the flag is set, and end with the
+/// process.
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn stop_accepting(_listener: &TcpListener) {}
 
 /// Binds every address, the later ones on the first one's port when they ask for port 0, and
 /// sets each one's accept queue to `backlog` (the standard library's fixed 128 overflows when

@@ -12,6 +12,7 @@ use crate::http::{reason, Body, Request, Response, Stream, Version};
 /// Bodies up to this size are copied behind the head and sent with one `write`.
 const COALESCE_LIMIT: usize = 16 * 1024;
 /// Bytes handed to one `sendfile` call: small enough that progress is seen between calls.
+#[cfg(target_os = "linux")]
 const SENDFILE_CHUNK: usize = 1 << 20;
 
 /// What was sent of a response.

@@ -11,7 +11,6 @@
 //! that buffer is on the wire too (`flush`), under the same limits, so that a response is
 //! never left half in memory while the connection waits for the next request.
 
-use std::fs::File;
 use std::io::{self, IoSlice};
 use std::time::{Duration, Instant};
 
@@ -87,6 +86,7 @@ impl<'a> Sender<'a> {
 
     /// Whether files can go straight from the page cache to the socket (`sendfile`): not
     /// through TLS, which must encrypt them.
+    #[cfg(target_os = "linux")]
     pub fn can_sendfile(&self) -> bool {
         !self.transport.is_tls()
     }
@@ -155,7 +155,12 @@ impl<'a> Sender<'a> {
     /// `offset`; returns how many went out (0 at the end of the file). Plain HTTP only (see
     /// [`Sender::can_sendfile`]).
     #[cfg(target_os = "linux")]
-    pub fn sendfile(&mut self, file: &File, offset: &mut u64, count: usize) -> io::Result<usize> {
+    pub fn sendfile(
+        &mut self,
+        file: &std::fs::File,
+        offset: &mut u64,
+        count: usize,
+    ) -> io::Result<usize> {
         loop {
             let sent = rustix::fs::sendfile(self.transport.tcp(), file, Some(offset), count);
             match sent {

@@ -3,7 +3,6 @@
 //! anything changed?" probe for the page cache.
 
 use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -67,7 +66,10 @@ impl SqliteDb {
         }
         let watcher = open_connection(path).map_err(fail)?;
         // The WAL-index exists once a connection has read in WAL mode, which the pragma did.
-        let shm = if mode.eq_ignore_ascii_case("wal") {
+        // Probed on Unix only: Windows locks byte ranges of the file for real (mandatory
+        // locks), and a read beside SQLite's would be a new way to fail for a saving of two
+        // syscalls; there the pragma runs every time.
+        let shm = if cfg!(unix) && mode.eq_ignore_ascii_case("wal") {
             let mut name = path.as_os_str().to_owned();
             name.push("-shm");
             File::open(&name)
@@ -122,10 +124,7 @@ impl SqliteDb {
     /// next call asks again: a stale version is never returned, at worst a page is rendered
     /// once more than needed.
     pub fn data_version(&self) -> Result<i64, rusqlite::Error> {
-        let header = self.shm.as_ref().and_then(|shm| {
-            let mut header = [0u8; WAL_INDEX_HEADER];
-            shm.read_exact_at(&mut header, 0).ok().map(|()| header)
-        });
+        let header = self.shm.as_ref().and_then(wal_index_header);
         let mut watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
         if let (Some(now), Some((then, version))) = (&header, &watcher.seen) {
             if now == &**then {
@@ -271,6 +270,20 @@ impl Drop for SqliteConn<'_> {
             self.db.pool.closed();
         }
     }
+}
+
+/// The WAL-index header, read at offset 0 without moving a shared file position.
+#[cfg(unix)]
+fn wal_index_header(shm: &File) -> Option<[u8; WAL_INDEX_HEADER]> {
+    use std::os::unix::fs::FileExt;
+    let mut header = [0u8; WAL_INDEX_HEADER];
+    shm.read_exact_at(&mut header, 0).ok().map(|()| header)
+}
+
+/// Never opened off Unix (see [`SqliteDb::open`]).
+#[cfg(not(unix))]
+fn wal_index_header(_shm: &File) -> Option<[u8; WAL_INDEX_HEADER]> {
+    None
 }
 
 #[cfg(test)]

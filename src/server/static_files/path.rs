@@ -100,7 +100,8 @@ pub(crate) fn resolve(
     }
 }
 
-#[cfg(test)]
+// The fixture makes symbolic links, which only Unix lets any user make.
+#[cfg(all(test, unix))]
 mod tests {
     use super::*;
     use crate::server::xorshift;
