@@ -6,8 +6,9 @@
 //! (`stocks`) use the framework and the interface only; and no files import each other, in a
 //! circle of any length.
 //!
-//! It reads `use` declarations (and a parent's `child::` paths) as text: simple, and enough for
-//! the way this crate is written.
+//! It reads the source as text: `use` declarations, every `crate::`, `super::`, `self::` and
+//! `miniweb::` path in code (outside comments and string literals), and a parent's `child::`
+//! paths. Simple, and enough for the way this crate is written.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -37,8 +38,9 @@ fn modules() -> BTreeMap<String, String> {
             }
             let text = std::fs::read_to_string(&path).unwrap();
             // An inline `mod tests` at the bottom speaks of its own file as `super`.
-            let text = match text.find("#[cfg(test)]\nmod tests") {
-                Some(i) => text[..i].to_string(),
+            // (Its `#[cfg(...)]` may be `test` alone or `all(test, unix)`.)
+            let text = match text.find("\nmod tests {") {
+                Some(i) => text[..text[..i].rfind("#[cfg(").unwrap_or(i)].to_string(),
                 None => text,
             };
             out.insert(parts.join("::"), text);
@@ -81,6 +83,13 @@ fn dependencies(me: &str, text: &str, all: &BTreeMap<String, String>) -> BTreeSe
     let parent = me.rsplit_once("::").map_or("", |(p, _)| p);
     let mut deps = BTreeSet::new();
     let mut resolve = |path: &str| {
+        // `super::super::x` climbs twice.
+        let mut path = path;
+        let mut parent = parent;
+        while path.starts_with("super::super::") {
+            parent = parent.rsplit_once("::").map_or("", |(p, _)| p);
+            path = &path["super::".len()..];
+        }
         // The binary's files name the library `miniweb::`, as any app does.
         let full = if let Some(rest) = path
             .strip_prefix("crate::")
@@ -137,6 +146,12 @@ fn dependencies(me: &str, text: &str, all: &BTreeMap<String, String>) -> BTreeSe
             resolve(&path);
         }
     }
+    // Paths written in code: `crate::framework::SqlError`, `super::load_templates()`.
+    for line in text.lines() {
+        for path in paths_in_code(line) {
+            resolve(&path);
+        }
+    }
     // A parent using its child by path: `static_files::StaticFiles::new(...)`.
     for (module, _) in all.iter() {
         if let Some(child) = module.strip_prefix(&format!("{me}::")) {
@@ -150,6 +165,55 @@ fn dependencies(me: &str, text: &str, all: &BTreeMap<String, String>) -> BTreeSe
         }
     }
     deps
+}
+
+/// The `crate::…`, `super::…`, `self::…` and `miniweb::…` paths on one line of code, with its
+/// comment and string literals left out.
+fn paths_in_code(line: &str) -> Vec<String> {
+    let trimmed = line.trim_start();
+    if trimmed.starts_with("//") {
+        return Vec::new();
+    }
+    // Blank out string literals (escaped quotes kept inside), then cut a trailing comment.
+    let mut code = String::new();
+    let mut in_string = false;
+    let mut escaped = false;
+    for c in line.chars() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                _ => {}
+            }
+            code.push(' ');
+        } else {
+            if c == '"' {
+                in_string = true;
+            }
+            code.push(c);
+        }
+    }
+    let code = code.split("//").next().unwrap_or_default();
+    let is_path_char = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == ':';
+    let mut found = Vec::new();
+    for root in ["crate::", "super::", "self::", "miniweb::"] {
+        let mut from = 0;
+        while let Some(i) = code[from..].find(root) {
+            let start = from + i;
+            from = start + root.len();
+            let before = code[..start].chars().next_back();
+            if before.is_some_and(|c| is_path_char(c) && c != ':') || code[..start].ends_with("::")
+            {
+                continue; // part of a longer name, or the tail of another path
+            }
+            let end = code[start..]
+                .find(|c: char| !is_path_char(c))
+                .map_or(code.len(), |n| start + n);
+            found.push(code[start..end].trim_end_matches(':').to_string());
+        }
+    }
+    found
 }
 
 fn graph() -> BTreeMap<String, BTreeSet<String>> {
@@ -263,4 +327,25 @@ fn the_scan_sees_the_imports_it_checks() {
     assert!(has("server::static_files", "encoding"));
     assert!(has("framework::pages", "encoding"));
     assert!(has("framework::router", "framework::context"));
+    // Seen only in code, not in a `use`: `crate::server::static_paths(...)`.
+    assert!(has("runner", "server"));
+    assert!(has("framework::templates", "framework::error"));
+}
+
+#[test]
+fn paths_in_code_are_found_outside_comments_and_strings() {
+    assert_eq!(
+        paths_in_code("    let t = super::load_templates(&dir); // see crate::x"),
+        ["super::load_templates"]
+    );
+    assert_eq!(
+        paths_in_code(r#"    Err(crate::framework::SqlError::Busy) => log::warn!("miniweb::x"),"#),
+        ["crate::framework::SqlError::Busy"]
+    );
+    assert!(paths_in_code("    /// [`crate::http::Request`]").is_empty());
+    assert!(paths_in_code("    std::io::Error::other(e)").is_empty());
+    assert_eq!(
+        paths_in_code("    Self::new(self::inner::f())"),
+        ["self::inner::f"]
+    );
 }

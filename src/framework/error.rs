@@ -3,6 +3,7 @@
 
 use std::fmt;
 
+use super::database::SqlError;
 use crate::http::{escape_html, reason, Request, Response};
 
 /// Everything a handler can fail with. Client errors carry a message meant for the user;
@@ -27,7 +28,7 @@ pub enum Error {
     /// 415: the body is not a form.
     UnsupportedMediaType(String),
     /// 500 (503 if the database was busy): a database failure.
-    Db(crate::framework::SqlError),
+    Db(SqlError),
     /// 500: a template failed to render.
     Template(tera::Error),
     /// 500: an I/O failure.
@@ -84,9 +85,7 @@ impl Error {
             Error::NotAcceptable(m) => Error::NotAcceptable(m.clone()),
             Error::Conflict(m) => Error::Conflict(m.clone()),
             Error::UnsupportedMediaType(m) => Error::UnsupportedMediaType(m.clone()),
-            Error::Db(e) if e.is_busy() => {
-                Error::Db(crate::framework::SqlError::Unavailable(e.to_string()))
-            }
+            Error::Db(e) if e.is_busy() => Error::Db(SqlError::Unavailable(e.to_string())),
             other => Error::Internal(format!(
                 "the render this request waited for failed: {other}"
             )),
@@ -256,8 +255,8 @@ impl fmt::Display for Error {
 
 impl std::error::Error for Error {}
 
-impl From<crate::framework::SqlError> for Error {
-    fn from(e: crate::framework::SqlError) -> Self {
+impl From<SqlError> for Error {
+    fn from(e: SqlError) -> Self {
         Error::Db(e)
     }
 }

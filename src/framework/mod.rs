@@ -34,7 +34,8 @@ use crate::http::{App, Body, Request, Response};
 use error::Message;
 use pages::PageCache;
 use router::RouteMatch;
-use templates::Templates;
+pub use templates::load_templates;
+use templates::{builtin_templates, Templates};
 use timing::Timing;
 
 /// What the framework needs to know; the runner builds it from `config.toml` (an app without
@@ -321,56 +322,6 @@ fn database_from(location: &Location, settings: &Settings) -> Result<Db, DbError
 /// `dir`, if it is there: dev mode reloads templates from a folder, not from the binary.
 fn dir_if_exists(dir: &Path) -> Option<&Path> {
     dir.is_dir().then_some(dir)
-}
-
-/// Loads every `*.html` under `dir` (named by their path below it, with `/`), compiled once;
-/// autoescaping is on for them.
-pub fn load_templates(dir: &Path) -> Result<tera::Tera, String> {
-    if !dir.is_dir() {
-        return Err(format!("templates folder {} does not exist", dir.display()));
-    }
-    let mut files = Vec::new();
-    html_files(dir, dir, &mut files).map_err(|e| format!("templates in {}: {e}", dir.display()))?;
-    let mut tera = tera::Tera::default();
-    tera.add_raw_templates(files)
-        .map_err(|e| format!("templates in {}: {}", dir.display(), Error::Template(e)))?;
-    Ok(tera)
-}
-
-/// Every `*.html` file under `dir`, as (name relative to `base` with `/`, text).
-fn html_files(base: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> std::io::Result<()> {
-    for entry in std::fs::read_dir(dir)? {
-        let path = entry?.path();
-        if path.is_dir() {
-            html_files(base, &path, out)?;
-        } else if path.extension().is_some_and(|e| e == "html") {
-            let name = path
-                .strip_prefix(base)
-                .unwrap_or(&path)
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy())
-                .collect::<Vec<_>>()
-                .join("/");
-            let text = std::fs::read_to_string(&path)
-                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
-            out.push((name, text));
-        }
-    }
-    Ok(())
-}
-
-/// Templates given as (name, bytes), compiled once; autoescaping is on for `*.html`.
-pub fn builtin_templates(files: &[(&str, &[u8])]) -> Result<tera::Tera, String> {
-    let mut texts = Vec::new();
-    for (name, bytes) in files {
-        let text =
-            std::str::from_utf8(bytes).map_err(|e| format!("built-in template {name}: {e}"))?;
-        texts.push((*name, text));
-    }
-    let mut tera = tera::Tera::default();
-    tera.add_raw_templates(texts)
-        .map_err(|e| format!("built-in templates: {}", Error::Template(e)))?;
-    Ok(tera)
 }
 
 #[cfg(test)]

@@ -8,6 +8,8 @@ use std::ops::Deref;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
 
+use super::error::Error;
+
 /// The templates of a running framework.
 pub(crate) enum Templates {
     /// Compiled at start-up, never reloaded (boxed: Tera 2 is a large struct).
@@ -77,7 +79,7 @@ impl Templates {
         let mut state = watched.state.write().unwrap_or_else(|e| e.into_inner());
         if state.stamp != now {
             state.stamp = now;
-            match super::load_templates(&watched.dir) {
+            match load_templates(&watched.dir) {
                 Ok(tera) => {
                     log::info!("templates in {} changed: reloaded", watched.dir.display());
                     state.tera = Arc::new(tera);
@@ -119,6 +121,56 @@ fn collect(dir: &Path, files: &mut Vec<(PathBuf, u64, Option<std::time::SystemTi
     }
 }
 
+/// Loads every `*.html` under `dir` (named by their path below it, with `/`), compiled once;
+/// autoescaping is on for them.
+pub fn load_templates(dir: &Path) -> Result<tera::Tera, String> {
+    if !dir.is_dir() {
+        return Err(format!("templates folder {} does not exist", dir.display()));
+    }
+    let mut files = Vec::new();
+    html_files(dir, dir, &mut files).map_err(|e| format!("templates in {}: {e}", dir.display()))?;
+    let mut tera = tera::Tera::default();
+    tera.add_raw_templates(files)
+        .map_err(|e| format!("templates in {}: {}", dir.display(), Error::Template(e)))?;
+    Ok(tera)
+}
+
+/// Every `*.html` file under `dir`, as (name relative to `base` with `/`, text).
+fn html_files(base: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let path = entry?.path();
+        if path.is_dir() {
+            html_files(base, &path, out)?;
+        } else if path.extension().is_some_and(|e| e == "html") {
+            let name = path
+                .strip_prefix(base)
+                .unwrap_or(&path)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy())
+                .collect::<Vec<_>>()
+                .join("/");
+            let text = std::fs::read_to_string(&path)
+                .map_err(|e| std::io::Error::new(e.kind(), format!("{}: {e}", path.display())))?;
+            out.push((name, text));
+        }
+    }
+    Ok(())
+}
+
+/// Templates given as (name, bytes), compiled once; autoescaping is on for `*.html`.
+pub(crate) fn builtin_templates(files: &[(&str, &[u8])]) -> Result<tera::Tera, String> {
+    let mut texts = Vec::new();
+    for (name, bytes) in files {
+        let text =
+            std::str::from_utf8(bytes).map_err(|e| format!("built-in template {name}: {e}"))?;
+        texts.push((*name, text));
+    }
+    let mut tera = tera::Tera::default();
+    tera.add_raw_templates(texts)
+        .map_err(|e| format!("built-in templates: {}", Error::Template(e)))?;
+    Ok(tera)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,10 +185,7 @@ mod tests {
     fn an_edit_is_seen_on_the_next_request_and_a_broken_one_keeps_the_last_good() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.html"), "one").unwrap();
-        let t = Templates::watched(
-            dir.path(),
-            super::super::load_templates(dir.path()).unwrap(),
-        );
+        let t = Templates::watched(dir.path(), load_templates(dir.path()).unwrap());
         assert_eq!(render(&t), ("one".into(), None));
         std::fs::write(dir.path().join("a.html"), "two!").unwrap();
         assert_eq!(render(&t), ("two!".into(), None));
