@@ -1,5 +1,5 @@
 //! Both READMEs stay true to the code: every file or folder of the project they name in
-//! backticks exists.
+//! backticks exists, and the English README's Layout names every source file.
 
 use std::path::Path;
 
@@ -36,6 +36,7 @@ fn named_paths(text: &str) -> Vec<String> {
         "migrations/",
         "static/",
         "macros/",
+        "course/",
         ".ci/",
     ];
     prose
@@ -64,4 +65,33 @@ fn every_path_the_readmes_name_exists() {
     }
     assert!(seen > 40, "the scan found only {seen} paths");
     assert!(missing.is_empty(), "named but missing: {missing:#?}");
+}
+
+#[test]
+fn the_layout_names_every_source_file() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(root.join("README.md")).unwrap();
+    let start = text.find("## Layout").expect("a Layout section");
+    let layout = &text[start..start + text[start..].find("\n## ").unwrap_or(text.len() - start)];
+    let mut unnamed = Vec::new();
+    let mut todo = vec![root.join("src"), root.join("course/examples")];
+    while let Some(dir) = todo.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                todo.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                let stem = path.file_stem().unwrap().to_string_lossy();
+                let name = path.file_name().unwrap().to_string_lossy();
+                // Files are named by file name in their folder's line; examples by stem.
+                let named = layout.contains(&*name)
+                    || layout.contains(&format!(" {stem},"))
+                    || layout.contains(&format!(" {stem}\n"));
+                if !named && stem != "tests" {
+                    unnamed.push(path.strip_prefix(root).unwrap().display().to_string());
+                }
+            }
+        }
+    }
+    assert!(unnamed.is_empty(), "the Layout omits: {unnamed:#?}");
 }
