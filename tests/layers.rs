@@ -318,7 +318,7 @@ fn the_scan_sees_the_imports_it_checks() {
     let g = graph();
     let has = |from: &str, to: &str| g.get(from).is_some_and(|d| d.contains(to));
     assert!(has("server::acceptor", "server::connection"));
-    assert!(has("server::static_files::range", "server::head"));
+    assert!(has("server::static_files::range", "server::grammar"));
     assert!(has("stocks", "framework"));
     assert!(has("runner::config", "server::settings") || has("runner::config", "server"));
     assert!(has("runner", "runner::config"));

@@ -8,7 +8,9 @@
 use std::time::{Duration, Instant};
 
 use super::activity::Phase;
-use super::head::{is_tchar, is_token, Framing, ReadError};
+use super::framing::Framing;
+use super::grammar::{is_tchar, is_token};
+use super::head::ReadError;
 use super::request::RequestReader;
 
 /// Longest chunk-size line or trailer line accepted in a chunked body.

@@ -13,13 +13,15 @@ use std::time::{Duration, Instant};
 use super::access_log::{AccessLogger, Entry};
 use super::activity::{Activity, Phase};
 use super::forwarded;
-use super::head::{self, Framing, Head, ReadError};
+use super::framing::{self, Framing};
+use super::head::{Head, ReadError};
 use super::request::RequestReader;
 use super::response::{write_head, write_response};
 use super::sender::Sender;
 use super::settings::ServerConfig;
 use super::shared::Shared;
 use super::static_files::Cached;
+use super::target;
 #[cfg(feature = "tls")]
 use super::tls::Tls;
 #[cfg(feature = "tls")]
@@ -224,8 +226,8 @@ fn read_request(
     config: &ServerConfig,
     transport: &Transport<'_>,
 ) -> Result<Request, (Head, ReadError)> {
-    let checked = head::check(&mut head).and_then(|target| {
-        let framing = head::framing(&head)?;
+    let checked = target::check(&mut head).and_then(|target| {
+        let framing = framing::framing(&head)?;
         expect_continue(&head, &framing, reader, sender)?;
         Ok((target, reader.read_body(&framing)?))
     });

@@ -1,8 +1,10 @@
-//! A request head: parsed with `httparse`, then checked for what RFC 9112 requires before any
-//! body is read (the version, exactly one valid `Host`, a usable target, the body's framing).
+//! A request head, parsed with `httparse`: the request line and the fields, within the
+//! limits, and the version that decides the rest. What the head must hold before a body is
+//! read is checked next door: the target and `Host` in `target.rs`, the body's length in
+//! `framing.rs`.
 
 use super::settings::MAX_HEADERS_CEILING;
-use crate::http::{decode_path, split_target, Headers, Version};
+use crate::http::{Headers, Version};
 
 /// Why no request could be read. Each protocol error maps to the status the server answers
 /// with before closing; everything else means there is no one left to answer.
@@ -22,23 +24,6 @@ pub(crate) struct Head {
     pub target: String,
     pub version: Version,
     pub headers: Headers,
-}
-
-/// The request-target of a checked head, as the application sees it.
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) struct Target {
-    /// In origin form (`/path?query`), or `*`.
-    pub target: String,
-    /// The path, percent-decoded.
-    pub path: String,
-}
-
-/// How the body of a request is delimited (RFC 9112, section 6.3).
-#[derive(Debug, PartialEq, Eq)]
-pub(crate) enum Framing {
-    None,
-    Length(u64),
-    Chunked,
 }
 
 /// Parses a request head from the start of `buf`.
@@ -163,208 +148,25 @@ fn may_become_version(buf: &[u8]) -> bool {
         })
 }
 
-/// Checks what RFC 9112 requires of a head before any body is read: exactly one `Host` in
-/// HTTP/1.1 (at most one in 1.0), a valid authority in it and in an absolute-form target, and
-/// a target that is a path. An absolute-form target's authority replaces `Host`, which the
-/// server must then ignore (RFC 9112, section 3.2.2).
-pub(crate) fn check(head: &mut Head) -> Result<Target, ReadError> {
-    let host_ok = {
-        let mut hosts = head.headers.get_all("Host");
-        let host_ok = hosts.next().map(|h| valid_authority(h.trim()));
-        if hosts.next().is_some() {
-            return Err(ReadError::Reject(400, "repeated Host"));
-        }
-        host_ok
-    };
-    match host_ok {
-        None if head.version == Version::Http11 => {
-            return Err(ReadError::Reject(400, "missing Host"))
-        }
-        Some(false) => return Err(ReadError::Reject(400, "invalid Host")),
-        _ => {}
+/// A head with `fields`, for the tests of what is checked in it.
+#[cfg(test)]
+pub(crate) fn head_with(fields: &[(&str, &str)], version: Version) -> Head {
+    let mut headers = Headers::new();
+    for (n, v) in fields {
+        headers.append(*n, *v);
     }
-    let (target, authority) = origin_form(head)?;
-    if let Some(authority) = authority {
-        head.headers.set("Host", authority);
+    Head {
+        method: "POST".into(),
+        target: "/".into(),
+        version,
+        headers,
     }
-    let path = decode_path(split_target(&target).0)
-        .map_err(|_| ReadError::Reject(400, "path is not UTF-8"))?;
-    Ok(Target { target, path })
-}
-
-/// The target as a path, with the authority when it came in absolute form: origin form as
-/// sent, `*` for `OPTIONS *`, or the parts of `http://host/path`, which servers must accept
-/// (RFC 9112, section 3.2.2).
-fn origin_form(head: &Head) -> Result<(String, Option<String>), ReadError> {
-    let t = head.target.as_str();
-    if t.starts_with('/') || (t == "*" && head.method == "OPTIONS") {
-        return Ok((t.to_string(), None));
-    }
-    let lower = t.to_ascii_lowercase();
-    for scheme in ["http://", "https://"] {
-        if lower.starts_with(scheme) {
-            let rest = &t[scheme.len()..];
-            let end = rest.find(['/', '?']).unwrap_or(rest.len());
-            let authority = &rest[..end];
-            if authority.is_empty() || !valid_authority(authority) {
-                return Err(ReadError::Reject(400, "invalid authority in the target"));
-            }
-            let path = match &rest[end..] {
-                "" => "/".to_string(),
-                p if p.starts_with('/') => p.to_string(),
-                q => format!("/{q}"),
-            };
-            return Ok((path, Some(authority.to_string())));
-        }
-    }
-    Err(ReadError::Reject(400, "request target is not a path"))
-}
-
-/// Whether `s` is `uri-host [ ":" port ]` (RFC 9112 section 3.2, RFC 3986 section 3.2.2): a
-/// registered name or IPv4 address, or an IP literal in brackets, then an optional port of at
-/// most five digits. User information (`user@host`) is not allowed.
-pub(crate) fn valid_authority(s: &str) -> bool {
-    let (host_ok, port) = match s.strip_prefix('[') {
-        Some(rest) => match rest.split_once(']') {
-            Some((literal, after)) => (
-                valid_ip_literal(literal),
-                match after {
-                    "" => None,
-                    a => match a.strip_prefix(':') {
-                        Some(p) => Some(p),
-                        None => return false,
-                    },
-                },
-            ),
-            None => return false,
-        },
-        None => match s.split_once(':') {
-            Some((host, port)) => (valid_reg_name(host), Some(port)),
-            None => (valid_reg_name(s), None),
-        },
-    };
-    // An empty host (`Host: `, `Host: :80`) is no authority: RFC 9110, section 4.2.1.
-    let host_ok = host_ok && !s.is_empty() && !s.starts_with(':');
-    host_ok && port.is_none_or(|p| p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()))
-}
-
-/// `reg-name = *( unreserved / pct-encoded / sub-delims )`, which also covers IPv4 addresses.
-fn valid_reg_name(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut i = 0;
-    while i < b.len() {
-        match b[i] {
-            b'%' => {
-                let hex = |j: usize| b.get(j).is_some_and(u8::is_ascii_hexdigit);
-                if !(hex(i + 1) && hex(i + 2)) {
-                    return false;
-                }
-                i += 3;
-                continue;
-            }
-            c if c.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&c) => {}
-            _ => return false,
-        }
-        i += 1;
-    }
-    true
-}
-
-/// An IPv6 address, or `IPvFuture = "v" 1*HEXDIG "." 1*( unreserved / sub-delims / ":" )`.
-fn valid_ip_literal(s: &str) -> bool {
-    if s.parse::<std::net::Ipv6Addr>().is_ok() {
-        return true;
-    }
-    let Some(rest) = s.strip_prefix(['v', 'V']) else {
-        return false;
-    };
-    let Some((version, addr)) = rest.split_once('.') else {
-        return false;
-    };
-    !version.is_empty()
-        && version.bytes().all(|b| b.is_ascii_hexdigit())
-        && !addr.is_empty()
-        && addr
-            .bytes()
-            .all(|c| c.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=:".contains(&c))
-}
-
-/// Whether `s` is an RFC 9110 token (`1*tchar`), as a method or field name must be.
-pub(crate) fn is_token(s: &str) -> bool {
-    !s.is_empty() && s.bytes().all(is_tchar)
-}
-
-/// `tchar`: the bytes a token is made of.
-pub(crate) fn is_tchar(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
-}
-
-/// Works out the body framing from the head, refusing what RFC 9112 calls faulty framing.
-pub(crate) fn framing(head: &Head) -> Result<Framing, ReadError> {
-    let has_te = head.headers.contains("Transfer-Encoding");
-    let lengths: Vec<&str> = head
-        .headers
-        .get_all("Content-Length")
-        .flat_map(|v| v.split(','))
-        .map(str::trim)
-        .collect();
-    if has_te {
-        if !lengths.is_empty() {
-            return Err(ReadError::Reject(
-                400,
-                "both Transfer-Encoding and Content-Length",
-            ));
-        }
-        if head.version == Version::Http10 {
-            return Err(ReadError::Reject(400, "Transfer-Encoding in HTTP/1.0"));
-        }
-        let codings: Vec<&str> = head
-            .headers
-            .get_all("Transfer-Encoding")
-            .flat_map(|v| v.split(','))
-            .map(str::trim)
-            .filter(|c| !c.is_empty())
-            .collect();
-        // RFC 9112, section 6.3: unless chunked comes last (and once), the body's length
-        // cannot be known, which is a 400 and a close; a coding we do not know is a 501.
-        let chunked = |c: &&str| c.eq_ignore_ascii_case("chunked");
-        return match codings.as_slice() {
-            [only] if chunked(only) => Ok(Framing::Chunked),
-            [.., last] if !chunked(last) => Err(ReadError::Reject(
-                400,
-                "chunked is not the last transfer coding",
-            )),
-            [first @ .., _] if first.iter().any(chunked) => {
-                Err(ReadError::Reject(400, "chunked applied more than once"))
-            }
-            _ => Err(ReadError::Reject(501, "unsupported transfer coding")),
-        };
-    }
-    let Some(first) = lengths.first() else {
-        return Ok(Framing::None);
-    };
-    if lengths.iter().any(|l| l != first) {
-        return Err(ReadError::Reject(400, "conflicting Content-Length values"));
-    }
-    match parse_digits(first) {
-        Some(n) => Ok(Framing::Length(n)),
-        None => Err(ReadError::Reject(400, "invalid Content-Length")),
-    }
-}
-
-/// A decimal number of digits only (no sign, no space); one too large for a `u64` is
-/// `u64::MAX`, which every limit refuses. `None` when empty or not all digits.
-pub(crate) fn parse_digits(s: &str) -> Option<u64> {
-    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
-        return None;
-    }
-    // All digits: the only way to fail is overflow.
-    Some(s.parse().unwrap_or(u64::MAX))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::server::framing::framing;
     use crate::server::xorshift;
 
     const HEAD: &[u8] = b"GET /index.html?x=1 HTTP/1.1\r\nHost: localhost\r\nUser-Agent: t\r\nAccept: */*\r\nContent-Length: 0\r\n\r\n";
@@ -505,67 +307,6 @@ mod tests {
         ));
     }
 
-    fn head_with(fields: &[(&str, &str)], version: Version) -> Head {
-        let mut headers = Headers::new();
-        for (n, v) in fields {
-            headers.append(*n, *v);
-        }
-        Head {
-            method: "POST".into(),
-            target: "/".into(),
-            version,
-            headers,
-        }
-    }
-
-    #[test]
-    fn framing_table() {
-        use Framing::*;
-        let ok: &[(&[(&str, &str)], Framing)] = &[
-            (&[], None),
-            (&[("Content-Length", "10")], Length(10)),
-            (
-                &[("Content-Length", "10"), ("Content-Length", "10")],
-                Length(10),
-            ),
-            (&[("Content-Length", "7, 7")], Length(7)),
-            (&[("Transfer-Encoding", "chunked")], Chunked),
-            (&[("Transfer-Encoding", "Chunked")], Chunked),
-            (
-                &[("Content-Length", "99999999999999999999999")],
-                Length(u64::MAX),
-            ),
-        ];
-        for (fields, want) in ok {
-            assert_eq!(&framing(&head_with(fields, Version::Http11)).unwrap(), want);
-        }
-        let bad: &[(&[(&str, &str)], u16)] = &[
-            (&[("Content-Length", "10"), ("Content-Length", "11")], 400),
-            (&[("Content-Length", "-1")], 400),
-            (&[("Content-Length", "")], 400),
-            (&[("Content-Length", "1e3")], 400),
-            (
-                &[("Transfer-Encoding", "chunked"), ("Content-Length", "3")],
-                400,
-            ),
-            (&[("Transfer-Encoding", "gzip")], 400),
-            (&[("Transfer-Encoding", "chunked, gzip")], 400),
-            (&[("Transfer-Encoding", "gzip, chunked")], 501),
-            (&[("Transfer-Encoding", "chunked, chunked")], 400),
-        ];
-        for (fields, status) in bad {
-            match framing(&head_with(fields, Version::Http11)) {
-                Err(ReadError::Reject(s, _)) => assert_eq!(s, *status, "{fields:?}"),
-                other => panic!("{fields:?} gave {other:?}"),
-            }
-        }
-        assert!(framing(&head_with(
-            &[("Transfer-Encoding", "chunked")],
-            Version::Http10
-        ))
-        .is_err());
-    }
-
     #[test]
     fn a_later_http_1_minor_version_is_read_as_1_1() {
         let (head, n) = parse_head(b"GET /a HTTP/1.7\r\nHost: x\r\n\r\n", 8)
@@ -581,115 +322,6 @@ mod tests {
             b"GET / HTTP/1.9\r\nHost",
         ] {
             assert!(matches!(parse_head(partial, 8), Ok(None)), "{partial:?}");
-        }
-    }
-
-    #[test]
-    fn authorities_follow_the_uri_grammar() {
-        let good = [
-            "example.com",
-            "example.com:8080",
-            "EXAMPLE.com:",
-            "127.0.0.1",
-            "127.0.0.1:80",
-            "[::1]",
-            "[::1]:8080",
-            "[2001:db8::7]",
-            "[v1.fe:80]",
-            "xn--fiqs8s.example",
-            "a-b_c~d.e",
-            "%41bc",
-        ];
-        for a in good {
-            assert!(valid_authority(a), "{a:?} should be valid");
-        }
-        let bad = [
-            "a b",
-            "exa/mple",
-            "exa\x01mple",
-            "exa\tmple",
-            "host:abc",
-            "host:80x",
-            "host:123456",
-            "host:80:81",
-            "user@host",
-            "",
-            ":80",
-            "[::1",
-            "::1",
-            "[zz]",
-            "[::1]x",
-            "[::1]:8a",
-            "%4",
-            "%zz",
-            "ex\"ample",
-            "例子.com",
-        ];
-        for a in bad {
-            assert!(!valid_authority(a), "{a:?} should be invalid");
-        }
-    }
-
-    fn checked(
-        target: &str,
-        hosts: &[&str],
-        version: Version,
-    ) -> Result<(Target, Head), ReadError> {
-        let mut headers = Headers::new();
-        for h in hosts {
-            headers.append("Host", *h);
-        }
-        let mut head = Head {
-            method: "GET".into(),
-            target: target.into(),
-            version,
-            headers,
-        };
-        check(&mut head).map(|t| (t, head))
-    }
-
-    #[test]
-    fn host_must_be_one_valid_authority() {
-        use Version::*;
-        let rejected: &[(&str, &[&str], Version)] = &[
-            ("/", &[], Http11),
-            ("/", &["a", "b"], Http11),
-            ("/", &["a", "a"], Http10),
-            ("/", &["a b"], Http11),
-            ("/", &["exa/mple"], Http11),
-            ("/", &["x:y"], Http11),
-            ("http://a b/x", &["t"], Http11),
-            ("http:///x", &["t"], Http11),
-            ("http://u@h/x", &["t"], Http11),
-            ("nohost", &["t"], Http11),
-            ("*", &["t"], Http11),
-        ];
-        for (target, hosts, version) in rejected {
-            assert!(
-                matches!(
-                    checked(target, hosts, *version),
-                    Err(ReadError::Reject(400, _))
-                ),
-                "{target} {hosts:?}"
-            );
-        }
-        assert!(checked("/", &[], Http10).is_ok());
-        assert!(checked("/", &["[::1]:8080"], Http11).is_ok());
-        let (t, head) = checked("http://real.example:81/p%20q?x=1", &["other"], Http11).unwrap();
-        assert_eq!(t.target, "/p%20q?x=1");
-        assert_eq!(t.path, "/p q");
-        assert_eq!(head.headers.get("Host"), Some("real.example:81"));
-        let (t, _) = checked("https://h?q", &["h"], Http11).unwrap();
-        assert_eq!(t.target, "/?q");
-    }
-
-    #[test]
-    fn content_length_is_digits_only() {
-        assert_eq!(parse_digits("0"), Some(0));
-        assert_eq!(parse_digits("0012"), Some(12));
-        assert_eq!(parse_digits("99999999999999999999999"), Some(u64::MAX));
-        for bad in ["", " 1", "1 ", "+1", "-1", "1e3", "0x10", "1_0"] {
-            assert_eq!(parse_digits(bad), None, "{bad:?}");
         }
     }
 }

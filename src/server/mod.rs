@@ -12,6 +12,8 @@ mod connection;
 mod date;
 mod files_only;
 pub mod forwarded;
+mod framing;
+mod grammar;
 mod head;
 mod live;
 mod request;
@@ -20,6 +22,7 @@ mod sender;
 mod settings;
 mod shared;
 mod static_files;
+mod target;
 #[cfg(feature = "tls")]
 mod tls;
 #[cfg(not(feature = "tls"))]

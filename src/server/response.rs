@@ -5,7 +5,7 @@
 use std::io::{self, IoSlice, Read, Seek, SeekFrom};
 
 use super::date;
-use super::head::is_token;
+use super::grammar::is_token;
 use super::sender::Sender;
 use crate::http::{reason, Body, Request, Response, Stream, Version};
 

@@ -1,6 +1,6 @@
 //! `Range: bytes=...` for static files: the single byte range a request asks for, if any.
 
-use crate::server::head::parse_digits;
+use crate::server::grammar::parse_digits;
 
 /// The part of a representation a `Range` header asks for.
 #[derive(Debug, PartialEq, Eq)]
