@@ -5,7 +5,7 @@
 //!     curl http://127.0.0.1:9004/hello.html?name=world
 //!
 //! WSGI is `application(environ, start_response) -> body`. miniweb's is one trait,
-//! `App::call(&Request) -> Response` (`src/http.rs`), and any
+//! `App::call(&Request) -> Response` (`src/http/mod.rs`), and any
 //! `Fn(&Request) -> Response` is an `App`. The server reads and frames HTTP and serves the
 //! files under `static/` itself; `/` and every `*.html` path come here. The framework of
 //! `src/framework/` is one such application; `tiny_framework` is another.

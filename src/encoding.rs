@@ -5,6 +5,8 @@
 
 use std::io::Write;
 
+use crate::http::q_of;
+
 /// A content coding miniweb can send; identity is `None` wherever a `Coding` is optional.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Coding {
@@ -75,14 +77,7 @@ pub fn negotiate(accept_encoding: Option<&str>, available: &[Coding]) -> Option<
         if name.is_empty() {
             continue;
         }
-        let q = parts
-            .filter_map(|p| {
-                let (k, v) = p.split_once('=')?;
-                k.trim().eq_ignore_ascii_case("q").then(|| v.trim())
-            })
-            .next()
-            .map_or(Some(1.0), parse_q);
-        let Some(q) = q else {
+        let Some(q) = q_of(parts) else {
             continue; // a malformed q-value: ignore the item
         };
         let best = |slot: &mut Option<f32>| *slot = Some(slot.map_or(q, |old| old.max(q)));
@@ -107,17 +102,6 @@ pub fn negotiate(accept_encoding: Option<&str>, available: &[Coding]) -> Option<
     // Identity is the fallback: it wins only where the client named it with a higher q.
     let identity_q = identity.unwrap_or(0.0);
     (q > 0.0 && q >= identity_q).then_some(coding)
-}
-
-/// A q-value: `0` to `1` with at most three decimals (RFC 9110, section 12.4.2).
-fn parse_q(v: &str) -> Option<f32> {
-    let ok = match v.split_once('.') {
-        None => v == "0" || v == "1",
-        Some(("0", d)) => d.len() <= 3 && d.bytes().all(|b| b.is_ascii_digit()),
-        Some(("1", d)) => d.len() <= 3 && d.bytes().all(|b| b == b'0'),
-        _ => false,
-    };
-    ok.then(|| v.parse().ok()).flatten()
 }
 
 /// Whether a body of this `Content-Type` shrinks when compressed: text, and the textual

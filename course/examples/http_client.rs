@@ -19,7 +19,8 @@
 //! connections kept alive and pooled, proxies, cookies, decompression, IPv6 and DNS with
 //! fallbacks, `Expect: 100-continue`, and many malformed servers handled gracefully. The
 //! server's side of each exchange is `src/server/head.rs` (reading the head),
-//! `src/server/framing.rs` and `src/server/body.rs` (`Content-Length` and chunked bodies) and `src/server/response.rs`.
+//! `src/server/framing.rs` and `src/server/body.rs` (`Content-Length` and chunked bodies),
+//! and `src/server/response.rs`.
 
 use std::fs::File;
 use std::io::{BufRead, BufReader, Read, Write};

@@ -16,7 +16,7 @@
 //!
 //! and here `Upper` implements `RequestHandler`, and `ThreadingTcpServer::serve_forever`
 //! runs it on a thread per client. The split is the one miniweb makes with `App`
-//! (`src/http.rs`): the server (`src/server/acceptor.rs`) accepts and owns the threads,
+//! (`src/http/mod.rs`): the server (`src/server/acceptor.rs`) accepts and owns the threads,
 //! and the application answers without knowing how the bytes arrived.
 
 use std::io::{BufRead, BufReader, Write};
