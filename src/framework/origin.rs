@@ -8,7 +8,7 @@
 //! 4. A request with none of them is not from a browser (curl, a script) and passes: a
 //!    browser always sends one of them on a cross-site form post.
 
-use crate::http::Request;
+use crate::http::{Authority, Request};
 
 /// Why a request was refused: where it came from, and what this site is.
 #[derive(Debug, PartialEq, Eq)]
@@ -78,17 +78,8 @@ impl Origin {
             _ => return None,
         };
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-        if authority.contains('@') {
-            return None;
-        }
-        let (host, port) = match authority.rsplit_once(':') {
-            // A bracketed IPv6 address has colons of its own.
-            Some((h, p)) if !p.contains(']') => (h, p.parse().ok()?),
-            _ => (authority, default_port),
-        };
-        if host.is_empty() {
-            return None;
-        }
+        let Authority { host, port } = Authority::parse(authority)?;
+        let port = port.unwrap_or(default_port);
         Some(Origin {
             scheme,
             host: host.to_ascii_lowercase(),

@@ -3,11 +3,13 @@
 //! The request and the trait are here; the response is in `response.rs`, and what both sides
 //! read in headers in `negotiation.rs` and `status.rs`.
 
+mod authority;
 mod headers;
 mod negotiation;
 mod response;
 mod status;
 
+pub use authority::Authority;
 pub use headers::Headers;
 pub use negotiation::{accept_quality, etag_list_matches, q_of};
 pub use response::{escape_html, Body, Response, Stream};

@@ -469,8 +469,7 @@ fn check_origin(origin: &str) -> Result<String, String> {
         .strip_prefix("http://")
         .or_else(|| origin.strip_prefix("https://"))
         .ok_or_else(|| format!("must start with http:// or https://, got {origin:?}"))?;
-    let ok = |c: char| c.is_ascii_alphanumeric() || "-.:[]".contains(c);
-    if rest.is_empty() || !rest.chars().all(ok) {
+    if crate::http::Authority::parse(rest).is_none() {
         return Err(format!(
             "must be a scheme and a host, with a port if any and no path, got {origin:?}"
         ));

@@ -27,7 +27,7 @@ use super::tls::Tls;
 #[cfg(feature = "tls")]
 use super::tls_stream::{HandshakeError, TlsStream};
 use super::transport::Transport;
-use crate::http::{reason, split_target, App, Headers, Request, Response, Version};
+use crate::http::{reason, split_target, App, Authority, Headers, Request, Response, Version};
 
 /// Most bytes a lingering close reads and drops before it gives up on a client.
 const LINGER_MAX_BYTES: usize = 1 << 20;
@@ -308,16 +308,12 @@ fn expect_continue(
 /// The way from `http://` to `https://` for the same host and target: 301 for GET and HEAD,
 /// 308 (which keeps the method and body) for the others.
 fn to_https(req: &Request, port: u16) -> Response {
-    let host = req.header("Host").unwrap_or_default().trim();
     // `[::1]:8080` or `example.com:8080`: the host without the port.
-    let name = match host.rfind(':') {
-        Some(colon) if !host[colon..].contains(']') => &host[..colon],
-        _ => host,
-    };
-    if name.is_empty() {
+    let host = req.header("Host").unwrap_or_default().trim();
+    let Some(Authority { host: name, .. }) = Authority::parse(host) else {
         // HTTP/1.0 without a Host: there is no name to send the client to.
         return Response::error_page(400);
-    }
+    };
     let target = if req.target.starts_with('/') {
         req.target.as_str()
     } else {

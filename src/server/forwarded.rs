@@ -10,9 +10,9 @@
 //! `public_origin` is for a proxy that sends nothing: the site's origin, fixed.
 
 use std::fmt;
-use std::net::{IpAddr, Ipv6Addr};
+use std::net::IpAddr;
 
-use crate::http::Headers;
+use crate::http::{Authority, Headers};
 
 /// Addresses and CIDR blocks whose forwarding headers are believed.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -212,16 +212,16 @@ fn param<'e>(element: &'e [(String, String)], name: &str) -> Option<&'e str> {
 /// or a bare IPv6 address; `None` for `unknown`, obfuscated names and anything else.
 fn node(text: Option<&str>) -> Option<IpAddr> {
     let text = text?.trim();
-    if let Some(rest) = text.strip_prefix('[') {
-        let (addr, _) = rest.split_once(']')?;
-        return addr.parse::<Ipv6Addr>().ok().map(IpAddr::V6);
-    }
+    // A bare IPv6 address has colons of its own, and is no authority.
     if let Ok(ip) = text.parse::<IpAddr>() {
         return Some(ip);
     }
-    let (addr, port) = text.rsplit_once(':')?;
-    port.parse::<u16>().ok()?;
-    addr.parse::<std::net::Ipv4Addr>().ok().map(IpAddr::V4)
+    let authority = Authority::parse(text)?;
+    match authority.bare_host().parse::<IpAddr>().ok()? {
+        // `[192.0.2.1]` is no IP literal: brackets are for IPv6.
+        IpAddr::V4(_) if authority.host.starts_with('[') => None,
+        ip => Some(ip),
+    }
 }
 
 #[cfg(test)]

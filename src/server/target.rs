@@ -1,9 +1,8 @@
 //! The request-target and `Host` of a head, checked as RFC 9112 requires before any body is
 //! read: exactly one valid `Host` (at most one in HTTP/1.0), and a target that is a path.
 
-use super::grammar::valid_authority;
 use super::head::{Head, ReadError};
-use crate::http::{decode_path, split_target, Version};
+use crate::http::{decode_path, split_target, Authority, Version};
 
 /// The request-target of a checked head, as the application sees it.
 #[derive(Debug, PartialEq, Eq)]
@@ -21,7 +20,7 @@ pub(crate) struct Target {
 pub(crate) fn check(head: &mut Head) -> Result<Target, ReadError> {
     let host_ok = {
         let mut hosts = head.headers.get_all("Host");
-        let host_ok = hosts.next().map(|h| valid_authority(h.trim()));
+        let host_ok = hosts.next().map(|h| Authority::parse(h.trim()).is_some());
         if hosts.next().is_some() {
             return Err(ReadError::Reject(400, "repeated Host"));
         }
@@ -57,7 +56,7 @@ fn origin_form(head: &Head) -> Result<(String, Option<String>), ReadError> {
             let rest = &t[scheme.len()..];
             let end = rest.find(['/', '?']).unwrap_or(rest.len());
             let authority = &rest[..end];
-            if authority.is_empty() || !valid_authority(authority) {
+            if Authority::parse(authority).is_none() {
                 return Err(ReadError::Reject(400, "invalid authority in the target"));
             }
             let path = match &rest[end..] {
