@@ -45,6 +45,7 @@ pub mod framework;
 pub mod http;
 pub mod runner;
 pub mod server;
+mod sync;
 
 pub use runner::{run, Site};
 

@@ -252,6 +252,19 @@ fn every_arrow_points_down() {
             "encoding",
             &["server", "framework", "runner", site[0], site[1]],
         ),
+        // Surviving a poisoned lock: a leaf of its own.
+        (
+            "sync",
+            &[
+                "server",
+                "framework",
+                "runner",
+                "encoding",
+                "http",
+                site[0],
+                site[1],
+            ],
+        ),
         (
             "builtin",
             &[

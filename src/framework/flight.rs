@@ -8,6 +8,7 @@
 //! write, the first request to see it starts a render of its own. Requests for different
 //! pages never wait for each other.
 
+use crate::sync::Unpoisoned;
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
@@ -105,7 +106,7 @@ impl<T: Clone> Flights<T> {
     }
 
     fn lock(&self) -> MutexGuard<'_, HashMap<String, Arc<Flight<T>>>> {
-        self.under_way.lock().unwrap_or_else(|e| e.into_inner())
+        self.under_way.lock().unpoisoned()
     }
 }
 
@@ -114,7 +115,7 @@ impl<T: Clone> Flight<T> {
     fn wait<'a>(&self) -> Turn<'a, T> {
         let deadline = Instant::now() + LONGEST_WAIT;
         self.waiting.fetch_add(1, Ordering::SeqCst);
-        let mut landed = self.landed.lock().unwrap_or_else(|e| e.into_inner());
+        let mut landed = self.landed.lock().unpoisoned();
         let turn = loop {
             match &*landed {
                 Some(Landed::Made(made)) => break Turn::Joined(Ok(made.clone())),
@@ -129,11 +130,7 @@ impl<T: Clone> Flight<T> {
             if left.is_zero() {
                 break Turn::Alone;
             }
-            landed = self
-                .done
-                .wait_timeout(landed, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            landed = self.done.wait_timeout(landed, left).unpoisoned().0;
         };
         drop(landed);
         self.waiting.fetch_sub(1, Ordering::SeqCst);
@@ -155,11 +152,7 @@ impl<T> Leader<'_, T> {
     fn finish(&mut self, landed: Landed<T>) {
         self.landed = true;
         // Off the table first, so that no one joins a flight that has landed.
-        let mut under_way = self
-            .flights
-            .under_way
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut under_way = self.flights.under_way.lock().unpoisoned();
         if under_way
             .get(&self.key)
             .is_some_and(|f| Arc::ptr_eq(f, &self.flight))
@@ -167,7 +160,7 @@ impl<T> Leader<'_, T> {
             under_way.remove(&self.key);
         }
         drop(under_way);
-        *self.flight.landed.lock().unwrap_or_else(|e| e.into_inner()) = Some(landed);
+        *self.flight.landed.lock().unpoisoned() = Some(landed);
         self.flight.done.notify_all();
     }
 }

@@ -4,9 +4,8 @@
 //! carry an ETag, so that a browser's reload is a 304, and are compressed (br, gzip) once per
 //! coding when first asked for, beside the page.
 
-use std::collections::hash_map::DefaultHasher;
+use crate::sync::Unpoisoned;
 use std::collections::HashMap;
-use std::hash::{Hash, Hasher};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
@@ -15,7 +14,7 @@ use super::error::Error;
 use super::flight::{Flights, Turn};
 use super::timing::{CacheUse, Timing};
 use crate::encoding::{self, negotiate, Coding, Effort};
-use crate::http::{Body, Headers, Request, Response};
+use crate::http::{strong_etag, Body, Headers, Request, Response};
 
 /// Distinct request targets kept at most; past this the cache starts over, so that a client
 /// inventing query strings cannot grow it without bound.
@@ -119,7 +118,7 @@ impl PageCache {
     /// The page kept under `key` if it was rendered from `version` or a newer one (newer is
     /// newer still: never stale).
     fn kept(&self, key: &str, version: i64) -> Option<Arc<Page>> {
-        let pages = self.pages.read().unwrap_or_else(|e| e.into_inner());
+        let pages = self.pages.read().unpoisoned();
         pages.get(key).filter(|p| p.version >= version).cloned()
     }
 
@@ -154,13 +153,13 @@ impl PageCache {
             && !resp.headers.contains("Content-Encoding");
         let page = Arc::new(Page {
             version,
-            etag: etag_of(bytes),
+            etag: strong_etag(bytes),
             headers: replayed(&resp.headers, worth),
             body: Arc::from(bytes.as_slice()),
             offer: if worth { &encoding::ALL } else { &[] },
             encoded: Default::default(),
         });
-        let mut pages = self.pages.write().unwrap_or_else(|e| e.into_inner());
+        let mut pages = self.pages.write().unpoisoned();
         if pages.len() >= MAX_PAGES && !pages.contains_key(key) {
             pages.clear();
         }
@@ -228,7 +227,7 @@ pub(crate) fn with_etag(req: &Request, resp: Response) -> Response {
     let Body::Bytes(bytes) = &resp.body else {
         return resp;
     };
-    let etag = etag_of(bytes);
+    let etag = strong_etag(bytes);
     validated(req, etag, resp)
 }
 
@@ -245,11 +244,4 @@ fn validated(req: &Request, etag: String, mut resp: Response) -> Response {
     }
     resp.headers.append("ETag", etag);
     resp
-}
-
-/// A strong validator from the page's bytes.
-fn etag_of(body: &[u8]) -> String {
-    let mut h = DefaultHasher::new();
-    body.hash(&mut h);
-    format!("\"p{:016x}\"", h.finish())
 }

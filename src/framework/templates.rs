@@ -2,6 +2,7 @@
 //! at again on every request and compiled anew when a file under the folder has changed, so
 //! that an edit shows on the next reload of the page.
 
+use crate::sync::Unpoisoned;
 use std::collections::hash_map::DefaultHasher;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
@@ -71,12 +72,12 @@ impl Templates {
         };
         let now = stamp(&watched.dir);
         {
-            let state = watched.state.read().unwrap_or_else(|e| e.into_inner());
+            let state = watched.state.read().unpoisoned();
             if state.stamp == now {
                 return (Current::Watched(state.tera.clone()), state.broken.clone());
             }
         }
-        let mut state = watched.state.write().unwrap_or_else(|e| e.into_inner());
+        let mut state = watched.state.write().unpoisoned();
         if state.stamp != now {
             state.stamp = now;
             match load_templates(&watched.dir) {

@@ -1,6 +1,7 @@
 //! Framework tests: routing outcomes, errors to statuses, the error page, the origin check and
 //! the page cache, on a real database file and real templates.
 
+use crate::sync::Unpoisoned;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex};
 use std::time::{Duration, Instant};
@@ -295,7 +296,7 @@ fn until(what: &str, done: impl Fn() -> bool) {
 
 #[test]
 fn a_stale_page_is_rendered_once_for_everyone_who_waits_even_when_the_render_panics() {
-    let _gate = GATE_USERS.lock().unwrap_or_else(|e| e.into_inner());
+    let _gate = GATE_USERS.lock().unpoisoned();
     let (_d, fw) = framework(true, Some(ERROR_PAGE));
     let fw = Arc::new(fw);
     let get = |fw: &Arc<Framework>| {
@@ -348,7 +349,7 @@ fn a_stale_page_is_rendered_once_for_everyone_who_waits_even_when_the_render_pan
 
 #[test]
 fn a_write_during_a_render_starts_a_render_of_its_own_and_never_serves_the_old_page() {
-    let _gate = GATE_USERS.lock().unwrap_or_else(|e| e.into_inner());
+    let _gate = GATE_USERS.lock().unpoisoned();
     let (_d, fw) = framework(true, Some(ERROR_PAGE));
     let fw = Arc::new(fw);
     set_gate(false, false);

@@ -11,7 +11,7 @@ mod status;
 
 pub use authority::Authority;
 pub use headers::Headers;
-pub use negotiation::{accept_quality, etag_list_matches, q_of};
+pub use negotiation::{accept_quality, etag_list_matches, q_of, strong_etag};
 pub use response::{escape_html, Body, Response, Stream};
 pub use status::reason;
 

@@ -16,6 +16,17 @@ pub fn etag_list_matches(list: &str, etag: &str, weak: bool) -> bool {
     })
 }
 
+/// A strong entity tag from a body's bytes (`"3f2a…-1c4"`: a hash and the length), for a
+/// body held in memory: a built-in file, a cached page. The hash has fixed keys, so the same
+/// bytes get the same tag in every process of the same binary, as a site served by several
+/// processes needs.
+pub fn strong_etag(bytes: &[u8]) -> String {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    bytes.hash(&mut h);
+    format!("\"{:016x}-{:x}\"", h.finish(), bytes.len())
+}
+
 /// The q-value an `Accept` header gives `media_type` (`text/html`), from its most specific
 /// matching range (`text/html`, then `text/*`, then `*/*`); 0 when none names it. Without the
 /// header, everything is acceptable: 1.

@@ -31,10 +31,11 @@ pub(super) fn on_stop_and_reload(
     stop: impl FnOnce() + Send + 'static,
     _reload: impl Fn() + Send + 'static,
 ) -> std::io::Result<()> {
+    use crate::sync::Unpoisoned;
     let stop = std::sync::Mutex::new(Some(stop));
     ctrlc::set_handler(move || {
         log::info!("Ctrl-C received");
-        if let Some(stop) = stop.lock().unwrap_or_else(|e| e.into_inner()).take() {
+        if let Some(stop) = stop.lock().unpoisoned().take() {
             stop();
         }
     })

@@ -33,6 +33,7 @@ mod tls_error;
 mod tls_stream;
 mod transport;
 
+use crate::sync::Unpoisoned;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
@@ -247,7 +248,7 @@ impl Server {
         let shared = &self.shared;
         let mut live = shared.live();
         while !shared.shutting_down.load(Ordering::SeqCst) {
-            live = shared.changed.wait(live).unwrap_or_else(|e| e.into_inner());
+            live = shared.changed.wait(live).unpoisoned();
         }
         drop(live);
         log::info!("shutting down: no new connections, finishing requests in flight");
@@ -274,7 +275,7 @@ impl Server {
             live = shared
                 .changed
                 .wait_timeout(live, deadline - now)
-                .unwrap_or_else(|e| e.into_inner())
+                .unpoisoned()
                 .0;
         }
         log::info!("stopped");

@@ -1,6 +1,7 @@
 //! What the accept loops and every connection thread share: the settings, the static files,
 //! the live set with its admission, and the shutdown flag.
 
+use crate::sync::Unpoisoned;
 use std::collections::HashMap;
 use std::io::Write;
 use std::net::{IpAddr, Shutdown, TcpStream};
@@ -44,11 +45,7 @@ pub(crate) struct InFlight<'a> {
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        let mut counts = self
-            .shared
-            .forwarded
-            .lock()
-            .unwrap_or_else(|e| e.into_inner());
+        let mut counts = self.shared.forwarded.lock().unpoisoned();
         if let Some(n) = counts.get_mut(&self.client) {
             *n -= 1;
             if *n == 0 {
@@ -91,7 +88,7 @@ impl Shared {
         if limit == 0 || !self.config.trusted_proxies.contains(peer.ip()) {
             return Ok(None);
         }
-        let mut counts = self.forwarded.lock().unwrap_or_else(|e| e.into_inner());
+        let mut counts = self.forwarded.lock().unpoisoned();
         let n = counts.entry(client).or_insert(0);
         if *n >= limit {
             return Err(client);
@@ -105,7 +102,7 @@ impl Shared {
 
     pub(crate) fn live(&self) -> MutexGuard<'_, LiveSet> {
         // A poisoned lock only means a thread panicked while holding it; the set is still sound.
-        self.live.lock().unwrap_or_else(|e| e.into_inner())
+        self.live.lock().unpoisoned()
     }
 
     /// The caps new connections are admitted under.
@@ -157,10 +154,7 @@ impl Shared {
             } else {
                 deadline - now
             };
-            live = me
-                .wait_timeout(live, wait)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            live = me.wait_timeout(live, wait).unpoisoned().0;
         };
         live.queue.retain(|(queued, _)| *queued != id);
         live.wake_next();

@@ -4,6 +4,7 @@
 //! bad one is refused, keeping the old. Built with the `tls` feature only (`no_tls.rs` stands
 //! in without it).
 
+use crate::sync::Unpoisoned;
 use std::sync::{Arc, RwLock};
 
 use rustls::crypto::CryptoProvider;
@@ -31,7 +32,7 @@ struct CurrentCert(RwLock<Arc<CertifiedKey>>);
 
 impl ResolvesServerCert for CurrentCert {
     fn resolve(&self, _hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        Some(self.0.read().unwrap_or_else(|e| e.into_inner()).clone())
+        Some(self.0.read().unpoisoned().clone())
     }
 }
 
@@ -66,7 +67,7 @@ impl Tls {
     /// stays.
     pub fn reload(&self) -> Result<(), TlsError> {
         let fresh = Arc::new(load(&self.files, &self.provider)?);
-        *self.current.0.write().unwrap_or_else(|e| e.into_inner()) = fresh;
+        *self.current.0.write().unpoisoned() = fresh;
         Ok(())
     }
 

@@ -3,6 +3,7 @@
 //! waits its turn, first come first served, for at most `wait`, and is then told the database
 //! is busy (a 503 with `Retry-After`, not a 500).
 
+use crate::sync::Unpoisoned;
 use std::collections::VecDeque;
 use std::sync::{Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -101,11 +102,7 @@ impl<C> Pool<C> {
                     waited,
                 });
             };
-            books = self
-                .turn
-                .wait_timeout(books, left)
-                .unwrap_or_else(|e| e.into_inner())
-                .0;
+            books = self.turn.wait_timeout(books, left).unpoisoned().0;
         }
     }
 
@@ -150,7 +147,7 @@ impl<C> Pool<C> {
     }
 
     fn lock(&self) -> MutexGuard<'_, Books<C>> {
-        self.books.lock().unwrap_or_else(|e| e.into_inner())
+        self.books.lock().unpoisoned()
     }
 }
 

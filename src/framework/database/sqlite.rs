@@ -2,6 +2,7 @@
 //! mode, the migration runner (the version kept in `PRAGMA user_version`), and a cheap "has
 //! anything changed?" probe for the page cache.
 
+use crate::sync::Unpoisoned;
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Mutex;
@@ -125,7 +126,7 @@ impl SqliteDb {
     /// once more than needed.
     pub fn data_version(&self) -> Result<i64, rusqlite::Error> {
         let header = self.shm.as_ref().and_then(wal_index_header);
-        let mut watcher = self.watcher.lock().unwrap_or_else(|e| e.into_inner());
+        let mut watcher = self.watcher.lock().unpoisoned();
         if let (Some(now), Some((then, version))) = (&header, &watcher.seen) {
             if now == &**then {
                 return Ok(*version);

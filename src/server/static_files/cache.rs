@@ -3,10 +3,9 @@
 //! entry, so a changed file is never served stale; path resolution (many syscalls) and
 //! reading a small file happen again only when the file changed.
 
-use std::collections::hash_map::DefaultHasher;
+use crate::sync::Unpoisoned;
 use std::collections::HashMap;
 use std::fs::File;
-use std::hash::{Hash, Hasher};
 use std::io::Read;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, RwLock};
@@ -16,6 +15,7 @@ use super::encoded::Codings;
 use super::hidden::Hidden;
 use super::path::{resolve, Resolved};
 use super::version::{self, Version};
+use crate::http::strong_etag;
 
 /// Files up to this size are kept in memory and sent with the head in one `write`.
 const SMALL_FILE: u64 = 64 * 1024;
@@ -60,14 +60,12 @@ pub(crate) struct CachedFile {
 impl CachedFile {
     /// A file compiled into the binary, named by its path under the static folder.
     pub fn builtin(name: &str, bytes: &'static [u8]) -> CachedFile {
-        let mut h = DefaultHasher::new();
-        bytes.hash(&mut h);
         CachedFile {
             path: PathBuf::from(name),
             len: bytes.len() as u64,
             modified_secs: None,
             // Strong, from the content: the same binary always sends the same validator.
-            etag: format!("\"b{:016x}-{:x}\"", h.finish(), bytes.len()),
+            etag: strong_etag(bytes),
             last_modified: None,
             codings: Codings::builtin(bytes.len() as u64, &content_type(Path::new(name))),
             content_type: content_type(Path::new(name)),
@@ -149,11 +147,11 @@ impl FileCache {
     }
 
     fn read(&self) -> std::sync::RwLockReadGuard<'_, Entries> {
-        self.entries.read().unwrap_or_else(|e| e.into_inner())
+        self.entries.read().unpoisoned()
     }
 
     fn write(&self) -> std::sync::RwLockWriteGuard<'_, Entries> {
-        self.entries.write().unwrap_or_else(|e| e.into_inner())
+        self.entries.write().unpoisoned()
     }
 }
 
