@@ -5,11 +5,13 @@
 mod context;
 pub mod database;
 mod error;
+mod explain;
 mod flash;
 mod flight;
 pub mod form;
 pub mod origin;
 mod pages;
+mod pattern;
 pub mod represent;
 pub mod router;
 mod templates;
@@ -21,6 +23,7 @@ use std::sync::{Arc, OnceLock};
 pub use context::{Ctx, Params};
 pub use database::{Backend, Conn, Db, DbError, Location, Param, Row, SqlError, Text};
 pub use error::Error;
+pub use explain::Unmatched;
 pub use form::Form;
 #[doc(hidden)]
 pub use inventory;

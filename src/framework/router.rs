@@ -1,13 +1,12 @@
-//! The route table: patterns like `/add/{code}.html` matched against whole paths, built once
-//! from the `#[route]` registrations, duplicates refused, then frozen.
+//! The route table: patterns like `/add/{code}.html` (`pattern.rs`) matched against whole
+//! paths, built once from the `#[route]` registrations, duplicates refused, then frozen. Dev
+//! mode's explanation of a miss is in `explain.rs`.
 
-use std::borrow::Cow;
 use std::fmt;
-
-use percent_encoding::percent_decode_str;
 
 use super::context::{Ctx, Params};
 use super::error::Error;
+use super::pattern::Pattern;
 use crate::http::Response;
 
 /// A handler: reads the request through its context, answers or fails with an [`Error`].
@@ -27,268 +26,6 @@ pub struct RouteDef {
 
 inventory::collect!(RouteDef);
 
-/// One segment of a pattern: literal text, or a capture with literal text around it
-/// (`{code}.html` is a capture `code` followed by `.html`).
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Segment {
-    Literal(String),
-    Capture {
-        prefix: String,
-        name: String,
-        suffix: String,
-    },
-}
-
-/// A parsed pattern.
-#[derive(Debug, Clone)]
-struct Pattern {
-    segments: Vec<Segment>,
-}
-
-impl Pattern {
-    fn parse(text: &str) -> Result<Pattern, String> {
-        let Some(rest) = text.strip_prefix('/') else {
-            return Err("must start with `/`".into());
-        };
-        let mut segments = Vec::new();
-        let mut names: Vec<&str> = Vec::new();
-        for seg in rest.split('/') {
-            let opens = seg.matches('{').count();
-            let closes = seg.matches('}').count();
-            if opens == 0 && closes == 0 {
-                segments.push(Segment::Literal(seg.to_string()));
-                continue;
-            }
-            if opens != 1 || closes != 1 {
-                return Err(format!(
-                    "segment {seg:?}: at most one `{{name}}` per segment"
-                ));
-            }
-            let (prefix, after) = seg.split_once('{').unwrap_or_default();
-            let Some((name, suffix)) = after.split_once('}') else {
-                return Err(format!("segment {seg:?}: `}}` before `{{`"));
-            };
-            if name.is_empty() || !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
-                return Err(format!(
-                    "segment {seg:?}: a capture name is letters, digits or `_`"
-                ));
-            }
-            if names.contains(&name) {
-                return Err(format!("capture {name:?} appears twice"));
-            }
-            names.push(name);
-            segments.push(Segment::Capture {
-                prefix: prefix.to_string(),
-                name: name.to_string(),
-                suffix: suffix.to_string(),
-            });
-        }
-        Ok(Pattern { segments })
-    }
-
-    /// The pattern with capture names erased: two patterns with the same shape match the same
-    /// paths, so they are duplicates.
-    fn shape(&self) -> String {
-        let mut s = String::new();
-        for seg in &self.segments {
-            s.push('/');
-            match seg {
-                Segment::Literal(l) => s.push_str(l),
-                Segment::Capture { prefix, suffix, .. } => {
-                    s.push_str(prefix);
-                    s.push_str("{}");
-                    s.push_str(suffix);
-                }
-            }
-        }
-        s
-    }
-
-    /// Matches a raw (percent-encoded) path; each segment is decoded before comparing, and a
-    /// capture holds its decoded text. `None` if the path does not match.
-    fn matches(&self, raw_path: &str) -> Option<Params> {
-        self.try_match(raw_path).ok()
-    }
-
-    /// [`Pattern::matches`], saying where a path that does not match parted from the pattern.
-    /// Allocates nothing on a miss: the lookup of every request tries several patterns.
-    fn try_match(&self, raw_path: &str) -> Result<Params, Miss> {
-        let rest = raw_path.strip_prefix('/').ok_or(Miss::NoSlash)?;
-        let mut parts = rest.split('/');
-        let mut params = Params::default();
-        for (at, seg) in self.segments.iter().enumerate() {
-            let part = parts.next().ok_or(Miss::TooShort { at })?;
-            // Most segments have nothing to decode, and a `&str` is UTF-8 already: only a
-            // segment with a `%` goes through the decoder (this runs for every route tried).
-            let decoded = if part.contains('%') {
-                percent_decode_str(part)
-                    .decode_utf8()
-                    .map_err(|_| Miss::NotUtf8 { at })?
-            } else {
-                Cow::Borrowed(part)
-            };
-            match seg {
-                Segment::Literal(l) => {
-                    if *decoded != **l {
-                        return Err(Miss::Literal { at });
-                    }
-                }
-                Segment::Capture {
-                    prefix,
-                    name,
-                    suffix,
-                } => {
-                    let value = decoded
-                        .strip_prefix(prefix.as_str())
-                        .ok_or(Miss::Prefix { at })?;
-                    let value = value
-                        .strip_suffix(suffix.as_str())
-                        .ok_or(Miss::Suffix { at })?;
-                    if value.is_empty() {
-                        return Err(Miss::Empty { at });
-                    }
-                    params.push(name, value.to_string());
-                }
-            }
-        }
-        if parts.next().is_some() {
-            return Err(Miss::TooLong);
-        }
-        Ok(params)
-    }
-
-    /// Why `raw_path` does not match, in words, and how close it came: the segments it
-    /// matched, then how few edits the first differing segment is from the pattern's.
-    fn explain(&self, raw_path: &str, miss: Miss) -> (String, (usize, usize)) {
-        let parts: Vec<&str> = raw_path.trim_start_matches('/').split('/').collect();
-        let shown = |at: usize| {
-            let part = parts.get(at).copied().unwrap_or_default();
-            percent_decode_str(part).decode_utf8_lossy().into_owned()
-        };
-        let wanted = |at: usize| match &self.segments[at] {
-            Segment::Literal(l) => l.clone(),
-            Segment::Capture {
-                prefix,
-                name,
-                suffix,
-            } => format!("{prefix}{{{name}}}{suffix}"),
-        };
-        let n = self.segments.len();
-        match miss {
-            Miss::NoSlash => ("the path does not start with /".into(), (0, usize::MAX)),
-            Miss::TooShort { at } => (
-                format!("the path ends after {at} of the {n} segments of the pattern"),
-                (at, wanted(at).chars().count()),
-            ),
-            Miss::TooLong => (
-                format!(
-                    "the path goes on past the {n} segments of the pattern: “/{}” is left",
-                    parts[n..].join("/")
-                ),
-                (n, parts[n..].iter().map(|p| p.len() + 1).sum()),
-            ),
-            Miss::NotUtf8 { at } => (
-                format!("segment {} is not UTF-8 once decoded", at + 1),
-                (at, usize::MAX),
-            ),
-            Miss::Literal { .. } if n == 1 && wanted(0).is_empty() => (
-                "it matches only the root path /".into(),
-                (0, shown(0).chars().count()),
-            ),
-            Miss::Literal { at } => (
-                format!(
-                    "segment {} is “{}”, the pattern has “{}”",
-                    at + 1,
-                    shown(at),
-                    wanted(at)
-                ),
-                (at, edit_distance(&shown(at), &wanted(at))),
-            ),
-            Miss::Prefix { at } | Miss::Suffix { at } | Miss::Empty { at } => {
-                let Segment::Capture {
-                    prefix,
-                    name,
-                    suffix,
-                } = &self.segments[at]
-                else {
-                    return (String::new(), (at, usize::MAX));
-                };
-                let why = match miss {
-                    Miss::Prefix { .. } => {
-                        format!(
-                            "segment {} “{}” does not start with “{prefix}”",
-                            at + 1,
-                            shown(at)
-                        )
-                    }
-                    Miss::Suffix { .. } => {
-                        format!(
-                            "segment {} “{}” does not end with “{suffix}”",
-                            at + 1,
-                            shown(at)
-                        )
-                    }
-                    _ => format!("parameter {{{name}}} is empty"),
-                };
-                let fixed = format!("{prefix}{suffix}");
-                (
-                    why,
-                    (
-                        at,
-                        edit_distance(&shown(at), &fixed).min(fixed.chars().count()),
-                    ),
-                )
-            }
-        }
-    }
-}
-
-/// Where a path parted from a pattern; `at` counts segments from 0.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Miss {
-    NoSlash,
-    TooShort { at: usize },
-    TooLong,
-    NotUtf8 { at: usize },
-    Literal { at: usize },
-    Prefix { at: usize },
-    Suffix { at: usize },
-    Empty { at: usize },
-}
-
-/// The Levenshtein distance between two short texts, by characters; texts are cut at 64
-/// characters, which is plenty to rank path segments and bounds the work.
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().take(64).collect();
-    let b: Vec<char> = b.chars().take(64).collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.iter().enumerate() {
-        let mut diagonal = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let above = row[j + 1];
-            row[j + 1] = (above + 1)
-                .min(row[j] + 1)
-                .min(diagonal + usize::from(ca != cb));
-            diagonal = above;
-        }
-    }
-    row[b.len()]
-}
-
-/// Why one route did not answer a request, for the 404 page of dev mode.
-#[derive(Debug, serde::Serialize)]
-pub struct Unmatched {
-    /// The route's method.
-    pub method: &'static str,
-    /// Its pattern as written.
-    pub pattern: &'static str,
-    /// Its handler's name.
-    pub handler: &'static str,
-    /// Why not, in words.
-    pub why: String,
-}
-
 /// A route in the frozen table.
 pub struct Route {
     /// The method it answers.
@@ -299,7 +36,7 @@ pub struct Route {
     pub name: &'static str,
     /// The handler.
     pub handler: Handler,
-    parsed: Pattern,
+    pub(super) parsed: Pattern,
 }
 
 impl Route {
@@ -407,41 +144,6 @@ impl Router {
         RouteMatch::MethodNotAllowed(allow)
     }
 
-    /// Why no route answers `method` on `raw_path`: every route with the reason, the closest
-    /// first (the path matched, only the method differs; then the most segments matched;
-    /// then the fewest edits away).
-    pub fn explain(&self, method: &str, raw_path: &str) -> Vec<Unmatched> {
-        let mut all: Vec<((usize, usize, usize), Unmatched)> = self
-            .routes
-            .iter()
-            .map(|route| {
-                let (why, rank) = match route.parsed.try_match(raw_path) {
-                    Ok(_) if route.method == method => ("matches".to_string(), (0, 0, 0)),
-                    Ok(_) => (
-                        format!(
-                            "the path matches, but it takes {} only, not {method}",
-                            route.method
-                        ),
-                        (1, 0, 0),
-                    ),
-                    Err(miss) => {
-                        let (why, (matched, edits)) = route.parsed.explain(raw_path, miss);
-                        (why, (2, usize::MAX - matched, edits))
-                    }
-                };
-                let unmatched = Unmatched {
-                    method: route.method,
-                    pattern: route.pattern,
-                    handler: route.name,
-                    why,
-                };
-                (rank, unmatched)
-            })
-            .collect();
-        all.sort_by_key(|(rank, _)| *rank);
-        all.into_iter().map(|(_, u)| u).collect()
-    }
-
     /// Every route, in the table's order.
     pub fn routes(&self) -> &[Route] {
         &self.routes
@@ -470,6 +172,7 @@ impl Router {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::framework::explain::edit_distance;
 
     fn ok(_: &Ctx<'_>) -> Result<Response, Error> {
         Ok(Response::new(200))
