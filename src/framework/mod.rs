@@ -88,12 +88,15 @@ pub struct Framework {
 }
 
 impl Framework {
-    /// Everything from the settings: the routes of every `#[route]`, the templates, the
+    /// `router` (`Router::collect()`: every `#[route]`, built once by the caller, which has
+    /// shown or checked it already) with everything from the settings: the templates, the
     /// database with its migrations applied. A templates or migrations folder that does not
     /// exist is replaced by the built-in files, when there are any; none at all is no error.
     /// Where each comes from is logged.
-    pub fn from_settings(settings: &Settings) -> Result<Framework, Box<dyn std::error::Error>> {
-        let router = Router::collect()?;
+    pub fn from_settings(
+        router: Router,
+        settings: &Settings,
+    ) -> Result<Framework, Box<dyn std::error::Error>> {
         let tera = templates_from(settings)?;
         let db = match &settings.database {
             Some(location) => Some(database_from(location, settings)?),

@@ -168,7 +168,7 @@ impl Site {
         }
         let addrs = config.listen_addrs()?;
         // Everything that can fail on a file fails here, before the socket is bound.
-        let framework = Arc::new(Framework::from_settings(&config.framework)?);
+        let framework = Arc::new(Framework::from_settings(router, &config.framework)?);
         serve(&addrs, config.server, framework.clone())?;
         framework.close();
         Ok(())
