@@ -8,7 +8,6 @@
 //! side's settings are then a plain struct of its own (the server's and the framework's), so
 //! that neither side depends on the other through the configuration.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -23,9 +22,8 @@ use crate::server::{AccessLog, ServerConfig, TlsFiles, MAX_HEADERS_CEILING};
 /// The file looked for in the current folder when `--config` is not given.
 pub const DEFAULT_FILE: &str = "config.toml";
 
-/// Every key can also be set by an environment variable: this prefix, then the key in upper
-/// case (`MINIWEB_PORT`, `MINIWEB_ACCESS_LOG`). The environment wins over the file.
-pub const ENV_PREFIX: &str = "MINIWEB_";
+pub use super::layers::ENV_PREFIX;
+use super::layers::{overlay, with_env, Origins};
 
 /// Which files [`Config::load`] reads, and what lies under them.
 #[derive(Debug, Clone, Copy)]
@@ -80,41 +78,46 @@ struct RawConfig {
     access_log: String,
 }
 
+/// The server's keys take their defaults from the server itself (`ServerConfig::default`),
+/// so that each default is written once; the framework's and the runner's are here.
 impl Default for RawConfig {
     fn default() -> Self {
+        let server = ServerConfig::default();
+        let secs = |d: Duration| d.as_secs() as i64;
+        let int = |n: usize| n as i64;
         RawConfig {
             host: "localhost".into(),
             port: 8080,
-            static_dir: "static".into(),
-            document_root: PathBuf::new(),
-            autoindex: false,
-            autoindex_stylesheet: String::new(),
+            static_dir: server.static_dir.unwrap_or_default(),
+            document_root: server.document_root.unwrap_or_default(),
+            autoindex: server.autoindex,
+            autoindex_stylesheet: server.autoindex_stylesheet.unwrap_or_default(),
             templates_dir: "templates".into(),
             database: String::new(),
             database_connections: 8,
             migrations_dir: "migrations".into(),
-            max_connections: 1024,
-            max_connections_per_ip: 0,
+            max_connections: int(server.max_connections),
+            max_connections_per_ip: int(server.max_connections_per_ip),
             trusted_proxies: String::new(),
-            public_origin: String::new(),
+            public_origin: server.public_origin.unwrap_or_default(),
             tls_cert: PathBuf::new(),
             tls_key: PathBuf::new(),
-            http_redirect_port: 0,
-            listen_backlog: 1024,
-            header_timeout_secs: 10,
-            idle_timeout_secs: 60,
-            body_timeout_secs: 10,
-            body_min_bytes_per_sec: 500,
-            send_timeout_secs: 30,
-            send_min_bytes_per_sec: 1024,
-            linger_timeout_secs: 2,
-            shutdown_grace_secs: 10,
-            max_head_bytes: 16 * 1024,
-            max_headers: 100,
-            max_body_bytes: 1024 * 1024,
-            cache_control: "public, max-age=300".into(),
+            http_redirect_port: server.http_redirect_port.map_or(0, i64::from),
+            listen_backlog: i64::from(server.listen_backlog),
+            header_timeout_secs: secs(server.header_timeout),
+            idle_timeout_secs: secs(server.idle_timeout),
+            body_timeout_secs: secs(server.body_timeout),
+            body_min_bytes_per_sec: server.body_min_rate as i64,
+            send_timeout_secs: secs(server.send_timeout),
+            send_min_bytes_per_sec: server.send_min_rate as i64,
+            linger_timeout_secs: secs(server.linger_timeout),
+            shutdown_grace_secs: secs(server.shutdown_grace),
+            max_head_bytes: int(server.max_head_bytes),
+            max_headers: int(server.max_headers),
+            max_body_bytes: server.max_body_bytes as i64,
+            cache_control: server.cache_control,
             page_cache: true,
-            compression: true,
+            compression: server.compression,
             server_timing: true,
             dev: false,
             log_level: "info".into(),
@@ -196,11 +199,12 @@ impl Config {
         let mut table =
             toml::Table::try_from(RawConfig::default()).expect("the defaults serialise to a table");
         let mut origins = Origins::default();
-        overlay(&mut table, app_defaults, "the app's defaults", &mut origins)?;
+        overlay(&mut table, app_defaults, "the app's defaults", &mut origins)
+            .map_err(ConfigError)?;
         let base = match file {
             Some((text, path)) => {
                 let name = path.display().to_string();
-                overlay(&mut table, text, &name, &mut origins)?;
+                overlay(&mut table, text, &name, &mut origins).map_err(ConfigError)?;
                 let folder = match path.parent() {
                     Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
                     _ => PathBuf::from("."),
@@ -213,7 +217,7 @@ impl Config {
                 std::env::current_dir().map_err(|e| ConfigError(format!("current folder: {e}")))?
             }
         };
-        with_env(&mut table, env, &mut origins)?;
+        with_env(&mut table, env, &mut origins).map_err(ConfigError)?;
         let raw: RawConfig = table
             .try_into()
             .map_err(|e| ConfigError(format!("settings: {e}")))?;
@@ -409,59 +413,6 @@ impl Config {
     }
 }
 
-/// Where each setting came from, so that a message names the file or the variable at fault:
-/// key -> the layer that set it last (the app's defaults, the file, an environment variable).
-#[derive(Default)]
-struct Origins(HashMap<String, String>);
-
-impl Origins {
-    /// The layer that set `key`; miniweb's own defaults when none did.
-    fn of(&self, key: &str) -> String {
-        self.0
-            .get(key)
-            .cloned()
-            .unwrap_or_else(|| "built-in defaults".to_string())
-    }
-}
-
-/// Lays the TOML `text` of the layer `name` over `table`: every key must be one of miniweb's
-/// and of its type, so that a misspelt key or a foreign file is refused with the key named.
-fn overlay(
-    table: &mut toml::Table,
-    text: &str,
-    name: &str,
-    origins: &mut Origins,
-) -> Result<(), ConfigError> {
-    let layer: toml::Table = toml::from_str(text)
-        .map_err(|e| ConfigError(format!("{name}: {}", e.to_string().trim_end())))?;
-    for (key, value) in layer {
-        let Some(default) = table.get(&key) else {
-            return Err(ConfigError(format!(
-                "{name}: unknown key `{key}` (is this miniweb's config file? miniweb --help \
-                 says how to name another)"
-            )));
-        };
-        if default.type_str() != value.type_str() {
-            return Err(ConfigError(format!(
-                "{name}: {key} must be {}, got {value}",
-                kind(default)
-            )));
-        }
-        origins.0.insert(key.clone(), name.to_string());
-        table.insert(key, value);
-    }
-    Ok(())
-}
-
-/// What a value of `like`'s type is called in a message.
-fn kind(like: &toml::Value) -> &'static str {
-    match like {
-        toml::Value::Integer(_) => "a whole number",
-        toml::Value::Boolean(_) => "true or false",
-        _ => "a string",
-    }
-}
-
 /// `origin` if it is a web origin, `http://` or `https://` then a host and perhaps a port,
 /// with nothing after (as a browser's `Origin` header says it); lower-cased.
 fn check_origin(origin: &str) -> Result<String, String> {
@@ -475,45 +426,6 @@ fn check_origin(origin: &str) -> Result<String, String> {
         ));
     }
     Ok(origin.to_ascii_lowercase())
-}
-
-/// `port` -> `MINIWEB_PORT`.
-fn env_name(key: &str) -> String {
-    format!("{ENV_PREFIX}{}", key.to_ascii_uppercase())
-}
-
-/// `table` with every key that a `MINIWEB_*` variable sets replaced by the variable's value,
-/// read as the key's type; the keys so set are recorded in `origins`.
-fn with_env(
-    table: &mut toml::Table,
-    env: &dyn Fn(&str) -> Option<String>,
-    origins: &mut Origins,
-) -> Result<(), ConfigError> {
-    for (key, value) in table.iter_mut() {
-        let var = env_name(key);
-        let Some(text) = env(&var) else { continue };
-        let bad = || {
-            ConfigError(format!(
-                "environment variable {var}: {key} must be {}, got {text:?}",
-                kind(value)
-            ))
-        };
-        *value = match value {
-            toml::Value::Integer(_) => {
-                toml::Value::Integer(text.trim().parse().map_err(|_| bad())?)
-            }
-            toml::Value::Boolean(_) => toml::Value::Boolean(match text.trim() {
-                "true" => true,
-                "false" => false,
-                _ => return Err(bad()),
-            }),
-            _ => toml::Value::String(text.clone()),
-        };
-        origins
-            .0
-            .insert(key.clone(), format!("environment variable {var}"));
-    }
-    Ok(())
 }
 
 #[cfg(test)]

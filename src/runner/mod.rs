@@ -11,6 +11,7 @@
 
 mod args;
 pub mod config;
+mod layers;
 mod signals;
 
 use std::path::{Path, PathBuf};
