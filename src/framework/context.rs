@@ -23,7 +23,7 @@ pub struct Ctx<'a> {
     db: Option<&'a Db>,
     tera: &'a tera::Tera,
     /// What the client asked for, negotiated before the call (`None`: nothing offered fits).
-    wanted: Option<Representation>,
+    negotiated: Option<Representation>,
     /// Where the request's time goes, for `Server-Timing`.
     timing: &'a Timing,
     /// A message left by a failed action for this page to show once (see `flash`).
@@ -44,7 +44,7 @@ impl<'a> Ctx<'a> {
             params,
             db,
             tera,
-            wanted: represent::wanted(req),
+            negotiated: represent::negotiated(req),
             timing,
             flash: flash::read(req),
         }
@@ -52,8 +52,8 @@ impl<'a> Ctx<'a> {
 
     /// The representation the client asked for (`?format=`, else `Accept`); `None` when it
     /// accepts none of HTML, JSON and CSV.
-    pub fn wanted(&self) -> Option<Representation> {
-        self.wanted
+    pub fn negotiated(&self) -> Option<Representation> {
+        self.negotiated
     }
 
     /// Answers with `rows` in the representation the client asked for: `template` rendered
@@ -84,7 +84,7 @@ impl<'a> Ctx<'a> {
     where
         T: Serialize + Send + 'static,
     {
-        let resp = match self.wanted {
+        let resp = match self.negotiated {
             None => return Err(represent::not_acceptable()),
             Some(Representation::Html) => {
                 let mut context = tera::Context::new();

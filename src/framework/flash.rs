@@ -22,7 +22,7 @@ const MAX_BYTES: usize = 1024;
 /// Where to send the browser after `err`, and with which message; `None` to answer with the
 /// error itself: an error other than 400, 404, 409, or a client that is not a browser
 /// navigating.
-pub(crate) fn way_back(req: &Request, err: &Error) -> Option<Response> {
+pub(crate) fn redirect_with_flash(req: &Request, err: &Error) -> Option<Response> {
     if !matches!(
         err,
         Error::NotFound(_) | Error::Conflict(_) | Error::BadRequest(_)
@@ -125,7 +125,8 @@ mod tests {
                 ("Referer", "http://shop.test:8080/index.html?x=1#row"),
             ],
         );
-        let resp = way_back(&req, &Error::Conflict("股票 000007 已经关注过了。".into())).unwrap();
+        let resp = redirect_with_flash(&req, &Error::Conflict("股票 000007 已经关注过了。".into()))
+            .unwrap();
         assert_eq!(resp.status, 303);
         assert_eq!(resp.headers.get("Location"), Some("/index.html?x=1"));
         let cookie = resp.headers.get("Set-Cookie").unwrap();
@@ -141,20 +142,20 @@ mod tests {
     #[test]
     fn scripts_and_server_errors_get_the_error_itself() {
         let conflict = || Error::Conflict("x".into());
-        assert!(way_back(&request("POST", &[]), &conflict()).is_none());
+        assert!(redirect_with_flash(&request("POST", &[]), &conflict()).is_none());
         let curl = request("POST", &[("Accept", "*/*")]);
-        assert!(way_back(&curl, &conflict()).is_none());
+        assert!(redirect_with_flash(&curl, &conflict()).is_none());
         let fetch = request(
             "POST",
             &[("Sec-Fetch-Mode", "cors"), ("Accept", "text/html")],
         );
-        assert!(way_back(&fetch, &conflict()).is_none());
+        assert!(redirect_with_flash(&fetch, &conflict()).is_none());
         let browser = request("POST", &[BROWSER]);
-        assert!(way_back(&browser, &Error::Internal("bug".into())).is_none());
-        assert!(way_back(&browser, &Error::Forbidden("x".into())).is_none());
+        assert!(redirect_with_flash(&browser, &Error::Internal("bug".into())).is_none());
+        assert!(redirect_with_flash(&browser, &Error::Forbidden("x".into())).is_none());
         // An old browser says so by its Accept.
         let old = request("POST", &[("Accept", "text/html,*/*;q=0.8")]);
-        assert!(way_back(&old, &conflict()).is_some());
+        assert!(redirect_with_flash(&old, &conflict()).is_some());
     }
 
     #[test]
@@ -169,7 +170,7 @@ mod tests {
                 "POST",
                 &[BROWSER, ("Host", "shop.test:8080"), ("Referer", referer)],
             );
-            let resp = way_back(&req, &Error::NotFound("x".into())).unwrap();
+            let resp = redirect_with_flash(&req, &Error::NotFound("x".into())).unwrap();
             assert_eq!(resp.headers.get("Location"), Some("/"), "{referer}");
         }
     }

@@ -37,7 +37,7 @@ struct Flight<T> {
 
 /// How a render ended.
 enum Landed<T> {
-    Made(T),
+    Rendered(T),
     /// The handler's error, as every waiter is told it again ([`Error::replay`]).
     Failed(Error),
     /// The handler panicked.
@@ -118,7 +118,7 @@ impl<T: Clone> Flight<T> {
         let mut landed = self.landed.lock().unpoisoned();
         let turn = loop {
             match &*landed {
-                Some(Landed::Made(made)) => break Turn::Joined(Ok(made.clone())),
+                Some(Landed::Rendered(made)) => break Turn::Joined(Ok(made.clone())),
                 Some(Landed::Failed(e)) => break Turn::Joined(Err(e.replay())),
                 Some(Landed::Panicked) => {
                     let why = "the render this request waited for panicked".to_string();
@@ -143,7 +143,7 @@ impl<T> Leader<'_, T> {
     /// next request that finds the page stale renders again.
     pub fn land(mut self, outcome: Result<T, &Error>) {
         let landed = match outcome {
-            Ok(made) => Landed::Made(made),
+            Ok(made) => Landed::Rendered(made),
             Err(e) => Landed::Failed(e.replay()),
         };
         self.finish(landed);

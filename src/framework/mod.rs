@@ -227,7 +227,7 @@ impl Framework {
             (_, _, "GET") if cx.flash().is_some() => (route.handler)(&cx),
             (Some(pages), Some(db), "GET") => {
                 // One entry per representation of the page.
-                let form = cx.wanted().map_or("none", Representation::name);
+                let form = cx.negotiated().map_or("none", Representation::name);
                 let key = format!("{} {form}", req.target);
                 pages.get_or_render(req, &key, db, timing, || (route.handler)(&cx))
             }
@@ -247,7 +247,8 @@ impl App for Framework {
             None => self.handle(req, &tera, &timing),
         };
         let mut resp = handled.unwrap_or_else(|err| {
-            flash::way_back(req, &err).unwrap_or_else(|| err.to_response(req, &tera, self.dev))
+            flash::redirect_with_flash(req, &err)
+                .unwrap_or_else(|| err.to_response(req, &tera, self.dev))
         });
         if self.server_timing {
             let phases = timing.header();

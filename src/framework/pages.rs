@@ -154,7 +154,7 @@ impl PageCache {
         let page = Arc::new(Page {
             version,
             etag: strong_etag(bytes),
-            headers: replayed(&resp.headers, worth),
+            headers: headers_to_replay(&resp.headers, worth),
             body: Arc::from(bytes.as_slice()),
             offer: if worth { &encoding::ALL } else { &[] },
             encoded: Default::default(),
@@ -201,7 +201,7 @@ fn respond(req: &Request, page: &Page) -> Response {
 }
 
 /// The handler's headers as a cached page replays them (see `Page::headers`).
-fn replayed(handler: &Headers, compressible: bool) -> Headers {
+fn headers_to_replay(handler: &Headers, compressible: bool) -> Headers {
     let mut headers = Headers::new();
     for (name, value) in handler.iter() {
         if !name.eq_ignore_ascii_case("ETag") && !name.eq_ignore_ascii_case("Vary") {

@@ -49,7 +49,7 @@ impl Representation {
 
 /// What `req` asks for: `?format=html|json|csv` if present, else the representation with the
 /// highest q-value in `Accept` (no header: HTML). `None` when nothing offered is acceptable.
-pub fn wanted(req: &Request) -> Option<Representation> {
+pub fn negotiated(req: &Request) -> Option<Representation> {
     let format = req
         .query
         .split('&')
@@ -220,7 +220,11 @@ mod tests {
             ("/?format=xml", None, None),
         ];
         for (target, accept, want) in cases {
-            assert_eq!(wanted(&req(target, accept)), want, "{target} {accept:?}");
+            assert_eq!(
+                negotiated(&req(target, accept)),
+                want,
+                "{target} {accept:?}"
+            );
         }
     }
 

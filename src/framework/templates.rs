@@ -28,25 +28,25 @@ pub(crate) struct Watched {
 struct State {
     tera: Arc<tera::Tera>,
     /// What the folder looked like when `tera` was compiled.
-    stamp: u64,
+    fingerprint: u64,
     /// Why the folder's current files do not compile, if they do not: the last good
     /// templates stay in use meanwhile, and every page says so.
     broken: Option<String>,
 }
 
 /// The templates one request uses, held for the whole request even if a reload happens.
-pub(crate) enum Current<'a> {
+pub(crate) enum InUse<'a> {
     Fixed(&'a tera::Tera),
     Watched(Arc<tera::Tera>),
 }
 
-impl Deref for Current<'_> {
+impl Deref for InUse<'_> {
     type Target = tera::Tera;
 
     fn deref(&self) -> &tera::Tera {
         match self {
-            Current::Fixed(t) => t,
-            Current::Watched(t) => t,
+            InUse::Fixed(t) => t,
+            InUse::Watched(t) => t,
         }
     }
 }
@@ -58,28 +58,28 @@ impl Templates {
             dir: dir.to_path_buf(),
             state: RwLock::new(State {
                 tera: Arc::new(tera),
-                stamp: stamp(dir),
+                fingerprint: fingerprint(dir),
                 broken: None,
             }),
         })
     }
 
     /// The templates to use now, and why the files on disk do not compile if they do not.
-    pub fn current(&self) -> (Current<'_>, Option<String>) {
+    pub fn current(&self) -> (InUse<'_>, Option<String>) {
         let watched = match self {
-            Templates::Fixed(tera) => return (Current::Fixed(tera), None),
+            Templates::Fixed(tera) => return (InUse::Fixed(tera), None),
             Templates::Watched(w) => w,
         };
-        let now = stamp(&watched.dir);
+        let now = fingerprint(&watched.dir);
         {
             let state = watched.state.read().unpoisoned();
-            if state.stamp == now {
-                return (Current::Watched(state.tera.clone()), state.broken.clone());
+            if state.fingerprint == now {
+                return (InUse::Watched(state.tera.clone()), state.broken.clone());
             }
         }
         let mut state = watched.state.write().unpoisoned();
-        if state.stamp != now {
-            state.stamp = now;
+        if state.fingerprint != now {
+            state.fingerprint = now;
             match load_templates(&watched.dir) {
                 Ok(tera) => {
                     log::info!("templates in {} changed: reloaded", watched.dir.display());
@@ -92,13 +92,13 @@ impl Templates {
                 }
             }
         }
-        (Current::Watched(state.tera.clone()), state.broken.clone())
+        (InUse::Watched(state.tera.clone()), state.broken.clone())
     }
 }
 
 /// A fingerprint of the folder: every file's path, size and modification time, so that an
 /// edit, a new file, a removed file or a rename each change it.
-fn stamp(dir: &Path) -> u64 {
+fn fingerprint(dir: &Path) -> u64 {
     let mut files = Vec::new();
     collect(dir, &mut files);
     files.sort();

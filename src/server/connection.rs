@@ -350,11 +350,11 @@ fn dispatch(req: &Request, shared: &Shared, app: &dyn App) -> Response {
     }
     let files = &shared.static_files;
     match files.lookup(req.raw_path()) {
-        Cached::Missing => guarded(req, || app.call(req)),
+        Cached::Missing => call_catching_panics(req, || app.call(req)),
         found => {
             let resp = files.serve(req, found);
             if resp.status >= 400 {
-                dressed(app, req, resp)
+                with_apps_error_page(app, req, resp)
             } else {
                 resp
             }
@@ -364,8 +364,8 @@ fn dispatch(req: &Request, shared: &Shared, app: &dyn App) -> Response {
 
 /// A static file's error answer with the App's page for its status: the server's status and
 /// headers (`Allow`, `Content-Range`), the App's body and `Content-Type`.
-fn dressed(app: &dyn App, req: &Request, plain: Response) -> Response {
-    let mut page = guarded(req, || app.error_page(req, plain.status));
+fn with_apps_error_page(app: &dyn App, req: &Request, plain: Response) -> Response {
+    let mut page = call_catching_panics(req, || app.error_page(req, plain.status));
     page.status = plain.status;
     for (name, value) in plain.headers.iter() {
         if !name.eq_ignore_ascii_case("Content-Type") && !page.headers.contains(name) {
@@ -376,7 +376,7 @@ fn dressed(app: &dyn App, req: &Request, plain: Response) -> Response {
 }
 
 /// Calls into the App; a panic becomes a 500 for this request alone.
-fn guarded(req: &Request, call: impl FnOnce() -> Response) -> Response {
+fn call_catching_panics(req: &Request, call: impl FnOnce() -> Response) -> Response {
     match panic::catch_unwind(AssertUnwindSafe(call)) {
         Ok(resp) => resp,
         Err(cause) => {

@@ -17,12 +17,12 @@ use crate::encoding::{self, Coding, Effort, ALL};
 const MAX_COMPRESS: u64 = 8 * 1024 * 1024;
 /// Bytes of compressed forms kept in memory at most, over all files; past it, files go out
 /// as they are (or as their siblings) until entries are dropped.
-const MAX_MADE_BYTES: usize = 32 * 1024 * 1024;
+const MAX_IN_MEMORY_BYTES: usize = 32 * 1024 * 1024;
 /// Seconds between two looks for siblings appearing or changing beside a cached file.
 const PROBE_EVERY_SECS: u64 = 1;
 
-/// Bytes held by every `Made` alive.
-static MADE_BYTES: AtomicUsize = AtomicUsize::new(0);
+/// Bytes held by every `InMemory` alive.
+static IN_MEMORY_BYTES: AtomicUsize = AtomicUsize::new(0);
 
 /// A precompressed file beside the original.
 pub(crate) struct Sibling {
@@ -36,21 +36,21 @@ pub(crate) struct Sibling {
 }
 
 /// A form compressed from the file, in memory.
-pub(crate) struct Made {
+pub(crate) struct InMemory {
     pub coding: Coding,
     pub bytes: Arc<[u8]>,
     pub etag: String,
 }
 
-impl Drop for Made {
+impl Drop for InMemory {
     fn drop(&mut self) {
-        MADE_BYTES.fetch_sub(self.bytes.len(), Ordering::Relaxed);
+        IN_MEMORY_BYTES.fetch_sub(self.bytes.len(), Ordering::Relaxed);
     }
 }
 
 /// One coded form, ready to send.
 pub(crate) enum Form<'a> {
-    Made(&'a Made),
+    InMemory(&'a InMemory),
     Sibling(&'a Sibling),
 }
 
@@ -58,7 +58,7 @@ impl Form<'_> {
     /// The coding, for `Content-Encoding`.
     pub fn coding(&self) -> Coding {
         match self {
-            Form::Made(m) => m.coding,
+            Form::InMemory(m) => m.coding,
             Form::Sibling(s) => s.coding,
         }
     }
@@ -66,7 +66,7 @@ impl Form<'_> {
     /// The strong validator of this form.
     pub fn etag(&self) -> &str {
         match self {
-            Form::Made(m) => &m.etag,
+            Form::InMemory(m) => &m.etag,
             Form::Sibling(s) => &s.etag,
         }
     }
@@ -77,7 +77,7 @@ pub(crate) struct Codings {
     siblings: Vec<Sibling>,
     /// Forms compressed from the file, by `Coding::index`; `Some(None)` once found not worth
     /// it (not smaller, too large, over the budget, or the file unreadable).
-    made: [OnceLock<Option<Made>>; 2],
+    made: [OnceLock<Option<InMemory>>; 2],
     /// The codings a client may be offered with compression on, and with it off (only the
     /// siblings), in the server's order of preference.
     offer_all: Vec<Coding>,
@@ -157,7 +157,7 @@ impl Codings {
         self.made[coding.index()]
             .get_or_init(|| make(coding, etag, body, path, len))
             .as_ref()
-            .map(Form::Made)
+            .map(Form::InMemory)
     }
 
     /// Whether the siblings on disk are still those known: looked at again at most once a
@@ -227,8 +227,14 @@ fn siblings_of(path: &Path, root: &Path, mtime_ns: i128) -> Vec<Sibling> {
 }
 
 /// Compresses the file once; `None` when it is not worth keeping.
-fn make(coding: Coding, etag: &str, body: Option<&[u8]>, path: &Path, len: u64) -> Option<Made> {
-    if MADE_BYTES.load(Ordering::Relaxed) >= MAX_MADE_BYTES {
+fn make(
+    coding: Coding,
+    etag: &str,
+    body: Option<&[u8]>,
+    path: &Path,
+    len: u64,
+) -> Option<InMemory> {
+    if IN_MEMORY_BYTES.load(Ordering::Relaxed) >= MAX_IN_MEMORY_BYTES {
         log::debug!(
             "{}: compressed forms over budget, sent as is",
             path.display()
@@ -269,8 +275,8 @@ fn make(coding: Coding, etag: &str, body: Option<&[u8]>, path: &Path, len: u64) 
     if out.len() >= bytes.len() {
         return None;
     }
-    MADE_BYTES.fetch_add(out.len(), Ordering::Relaxed);
-    Some(Made {
+    IN_MEMORY_BYTES.fetch_add(out.len(), Ordering::Relaxed);
+    Some(InMemory {
         coding,
         bytes: Arc::from(out),
         etag: coding.etag(etag),

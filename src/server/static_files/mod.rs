@@ -284,7 +284,7 @@ fn serve_file(req: &Request, f: &CachedFile, cache_control: &str, compression: b
 /// The body of a coded form: from memory, or the sibling's file from disk.
 fn coded_body(form: &Form<'_>) -> Option<Body> {
     match form {
-        Form::Made(m) => Some(Body::Shared(m.bytes.clone())),
+        Form::InMemory(m) => Some(Body::Shared(m.bytes.clone())),
         Form::Sibling(s) => match File::open(&s.path) {
             Ok(file) => Some(Body::File {
                 file,
