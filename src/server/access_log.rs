@@ -15,7 +15,7 @@ use super::settings::AccessLog;
 use crate::http::{Headers, Version};
 
 /// What the access log records of one exchange.
-pub(crate) struct Entry<'a> {
+pub(crate) struct LogLine<'a> {
     /// The client's address (behind a trusted proxy, the one it forwarded).
     pub client: IpAddr,
     /// Method, target and version, when the request line could be parsed.
@@ -56,7 +56,7 @@ impl AccessLogger {
 
     /// Writes the line of one exchange. A failed write is reported in the diagnostic log and
     /// never fails the request.
-    pub fn log(&self, entry: &Entry<'_>) {
+    pub fn log(&self, entry: &LogLine<'_>) {
         let written = match self {
             AccessLogger::Off => return,
             AccessLogger::Stdout => io::stdout().lock().write_all(line(entry).as_bytes()),
@@ -73,7 +73,7 @@ fn open_append(path: &Path) -> io::Result<File> {
 }
 
 /// The line for `entry`, with its newline.
-fn line(entry: &Entry<'_>) -> String {
+fn line(entry: &LogLine<'_>) -> String {
     let mut line = String::with_capacity(200);
     let _ = write!(line, "{} - - [", entry.client);
     date::with_now(|d| line.push_str(&date::clf(d)));

@@ -10,7 +10,7 @@ use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::Ordering;
 use std::time::{Duration, Instant};
 
-use super::access_log::{AccessLogger, Entry};
+use super::access_log::{AccessLogger, LogLine};
 use super::activity::{Activity, Phase};
 use super::forwarded;
 use super::framing::{self, Framing};
@@ -189,7 +189,7 @@ fn serve_on(transport: &Transport<'_>, redirect: Option<u16>, conn: &Accepted<'_
             && !resp.headers.has_token("Connection", "close");
         let written = write_response(&mut sender, &req, &mut resp, keep_alive, &mut out);
         drop(slot);
-        shared.access_log.log(&Entry {
+        shared.access_log.log(&LogLine {
             client: req.client.unwrap_or(peer.ip()),
             request: Some((&req.method, &req.target, req.version)),
             headers: Some(&req.headers),
@@ -411,7 +411,7 @@ fn reject(
     if let Err(e) = sender.write_all(out) {
         log::debug!("{peer}: {e}");
     }
-    access_log.log(&Entry {
+    access_log.log(&LogLine {
         client: peer.ip(),
         request: head.map(|h| (h.method.as_str(), h.target.as_str(), h.version)),
         headers: head.map(|h| &h.headers),

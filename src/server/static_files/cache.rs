@@ -14,14 +14,14 @@ use std::time::UNIX_EPOCH;
 use super::encoded::Codings;
 use super::hidden::Hidden;
 use super::path::{resolve, Resolved};
-use super::version::{self, Version};
+use super::version::{self, FileVersion};
 use crate::http::strong_etag;
 
 /// Files up to this size are kept in memory and sent with the head in one `write`.
 const SMALL_FILE: u64 = 64 * 1024;
 /// Distinct request paths remembered at most; past this the cache starts over, so that a client
 /// inventing spellings of paths (`//a`, `/%61`) cannot grow it without bound.
-const MAX_ENTRIES: usize = 4096;
+const MAX_CACHED_PATHS: usize = 4096;
 /// File bytes held in memory at most, over all files. Spellings of one path share one copy.
 const MAX_BODY_BYTES: usize = 32 * 1024 * 1024;
 
@@ -54,7 +54,7 @@ pub(crate) struct CachedFile {
     pub codings: Codings,
     /// What identifies this version of the file: (inode, size, mtime in ns); `None` for a
     /// built-in file, which never changes.
-    version: Option<Version>,
+    version: Option<FileVersion>,
 }
 
 impl CachedFile {
@@ -133,7 +133,7 @@ impl FileCache {
 
     fn remember(&self, raw_path: &str, entry: &Arc<CachedFile>) {
         let mut entries = self.write();
-        if entries.by_request.len() >= MAX_ENTRIES {
+        if entries.by_request.len() >= MAX_CACHED_PATHS {
             *entries = Entries::default();
         }
         let size = |e: &CachedFile| e.body.as_ref().map_or(0, |b| b.len());

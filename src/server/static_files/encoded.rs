@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use super::version::{self, Version};
+use super::version::{self, FileVersion};
 use crate::encoding::{self, Coding, Effort, ALL};
 
 /// Files larger than this are compressed only by a precompressed sibling.
@@ -30,7 +30,7 @@ pub(crate) struct Sibling {
     pub path: PathBuf,
     pub len: u64,
     pub etag: String,
-    version: Version,
+    version: FileVersion,
     /// Whether it is at least as new as the original; an older one is never served.
     fresh: bool,
 }
@@ -49,25 +49,25 @@ impl Drop for InMemory {
 }
 
 /// One coded form, ready to send.
-pub(crate) enum Form<'a> {
+pub(crate) enum CodedForm<'a> {
     InMemory(&'a InMemory),
     Sibling(&'a Sibling),
 }
 
-impl Form<'_> {
+impl CodedForm<'_> {
     /// The coding, for `Content-Encoding`.
     pub fn coding(&self) -> Coding {
         match self {
-            Form::InMemory(m) => m.coding,
-            Form::Sibling(s) => s.coding,
+            CodedForm::InMemory(m) => m.coding,
+            CodedForm::Sibling(s) => s.coding,
         }
     }
 
     /// The strong validator of this form.
     pub fn etag(&self) -> &str {
         match self {
-            Form::InMemory(m) => &m.etag,
-            Form::Sibling(s) => &s.etag,
+            CodedForm::InMemory(m) => &m.etag,
+            CodedForm::Sibling(s) => &s.etag,
         }
     }
 }
@@ -147,9 +147,9 @@ impl Codings {
         body: Option<&[u8]>,
         path: &Path,
         len: u64,
-    ) -> Option<Form<'_>> {
+    ) -> Option<CodedForm<'_>> {
         if let Some(s) = self.siblings.iter().find(|s| s.coding == coding && s.fresh) {
-            return Some(Form::Sibling(s));
+            return Some(CodedForm::Sibling(s));
         }
         if !self.offer_all.contains(&coding) {
             return None;
@@ -157,7 +157,7 @@ impl Codings {
         self.made[coding.index()]
             .get_or_init(|| make(coding, etag, body, path, len))
             .as_ref()
-            .map(Form::InMemory)
+            .map(CodedForm::InMemory)
     }
 
     /// Whether the siblings on disk are still those known: looked at again at most once a

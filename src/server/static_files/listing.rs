@@ -15,7 +15,7 @@ use crate::http::{accept_quality, escape_html as escape, Body, Request, Response
 use crate::server::date::rfc3339;
 
 /// Entries shown at most; a folder with more says how many were left out.
-const MAX_ENTRIES: usize = 10_000;
+const MAX_LISTED: usize = 10_000;
 
 /// Bytes that stay as they are in a link to one path segment (RFC 3986 unreserved).
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
@@ -26,7 +26,7 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 
 /// One entry of a folder, as shown.
 #[derive(Debug, Serialize, PartialEq, Eq)]
-struct Entry {
+struct Listed {
     name: String,
     #[serde(rename = "type")]
     kind: Kind,
@@ -48,7 +48,7 @@ enum Kind {
 #[derive(Serialize)]
 struct Json<'a> {
     path: &'a str,
-    entries: &'a [Entry],
+    entries: &'a [Listed],
     /// Entries not shown beyond the limit.
     omitted: usize,
 }
@@ -86,7 +86,7 @@ pub(crate) fn respond(
 }
 
 /// The visible entries of `dir`, folders first, then by name; and how many more there were.
-fn read(root: &Path, dir: &Path, hidden: &Hidden) -> io::Result<(Vec<Entry>, usize)> {
+fn read(root: &Path, dir: &Path, hidden: &Hidden) -> io::Result<(Vec<Listed>, usize)> {
     let mut entries = Vec::new();
     let mut omitted = 0;
     for item in fs::read_dir(dir)? {
@@ -118,11 +118,11 @@ fn read(root: &Path, dir: &Path, hidden: &Hidden) -> io::Result<(Vec<Entry>, usi
         } else {
             continue; // sockets, devices, fifos
         };
-        if entries.len() == MAX_ENTRIES {
+        if entries.len() == MAX_LISTED {
             omitted += 1;
             continue;
         }
-        entries.push(Entry {
+        entries.push(Listed {
             name,
             kind,
             size: (kind == Kind::File).then_some(meta.len()),
@@ -141,7 +141,7 @@ fn wants_json(accept: Option<&str>) -> bool {
 }
 
 /// The HTML page: the site's stylesheet if one is configured, else a few lines of its own.
-fn html(path: &str, entries: &[Entry], omitted: usize, stylesheet: Option<&str>) -> String {
+fn html(path: &str, entries: &[Listed], omitted: usize, stylesheet: Option<&str>) -> String {
     let title = escape(path);
     let style = match stylesheet {
         Some(href) => format!("<link rel=\"stylesheet\" href=\"{}\">", escape(href)),
@@ -225,7 +225,7 @@ mod tests {
 
     #[test]
     fn names_are_escaped_in_text_and_encoded_in_links() {
-        let entries = [Entry {
+        let entries = [Listed {
             name: "<b>&\"x\".txt".into(),
             kind: Kind::File,
             size: Some(1536),

@@ -26,7 +26,7 @@ mod version;
 
 pub(crate) use cache::Cached;
 use cache::{CachedFile, FileCache};
-use encoded::Form;
+use encoded::CodedForm;
 use hidden::Hidden;
 use range::{parse_range, ByteRange};
 
@@ -200,7 +200,7 @@ fn serve_file(req: &Request, f: &CachedFile, cache_control: &str, compression: b
         let body = f.body.as_deref();
         f.codings.form(c, &f.etag, body, &f.path, f.len)
     });
-    let etag = form.as_ref().map_or(f.etag.as_str(), Form::etag);
+    let etag = form.as_ref().map_or(f.etag.as_str(), CodedForm::etag);
     let mut resp = Response::new(200)
         .with_header("ETag", etag)
         .with_header("Cache-Control", cache_control)
@@ -282,10 +282,10 @@ fn serve_file(req: &Request, f: &CachedFile, cache_control: &str, compression: b
 }
 
 /// The body of a coded form: from memory, or the sibling's file from disk.
-fn coded_body(form: &Form<'_>) -> Option<Body> {
+fn coded_body(form: &CodedForm<'_>) -> Option<Body> {
     match form {
-        Form::InMemory(m) => Some(Body::Shared(m.bytes.clone())),
-        Form::Sibling(s) => match File::open(&s.path) {
+        CodedForm::InMemory(m) => Some(Body::Shared(m.bytes.clone())),
+        CodedForm::Sibling(s) => match File::open(&s.path) {
             Ok(file) => Some(Body::File {
                 file,
                 start: 0,

@@ -6,10 +6,10 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 /// (identity, size, modification time in ns): a change of any means a new version, including
 /// a file replaced by rename, as editors and deploy tools save.
-pub(crate) type Version = (u64, u64, i128);
+pub(crate) type FileVersion = (u64, u64, i128);
 
 /// The version `meta` describes.
-pub(crate) fn of(meta: &Metadata) -> Version {
+pub(crate) fn of(meta: &Metadata) -> FileVersion {
     (identity(meta), meta.len(), mtime_ns(meta))
 }
 
@@ -42,6 +42,6 @@ fn nanos_since_epoch(t: SystemTime) -> i128 {
 }
 
 /// The version of the file at `path` now; `None` if it cannot be read.
-pub(crate) fn current(path: &Path) -> Option<Version> {
+pub(crate) fn current(path: &Path) -> Option<FileVersion> {
     std::fs::metadata(path).ok().map(|m| of(&m))
 }
