@@ -367,10 +367,13 @@ fn dispatch(req: &Request, shared: &Shared, app: &dyn App) -> Response {
 fn with_apps_error_page(app: &dyn App, req: &Request, plain: Response) -> Response {
     let mut page = call_catching_panics(req, || app.error_page(req, plain.status));
     page.status = plain.status;
-    for (name, value) in plain.headers.iter() {
-        if !name.eq_ignore_ascii_case("Content-Type") && !page.headers.contains(name) {
-            page.headers.append(name, value);
-        }
+    // The server's headers win: its `Allow` is what the file takes, whatever the page says.
+    let servers = |name: &str| !name.eq_ignore_ascii_case("Content-Type");
+    for (name, _) in plain.headers.iter().filter(|(n, _)| servers(n)) {
+        page.headers.remove(name);
+    }
+    for (name, value) in plain.headers.iter().filter(|(n, _)| servers(n)) {
+        page.headers.append(name, value);
     }
     page
 }
@@ -442,5 +445,118 @@ fn linger_close(transport: &Transport<'_>, activity: &Activity, limit: Duration)
             Ok(0) | Err(_) => break,
             Ok(n) => drained += n,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(method: &str, target: &str, version: Version, headers: &[(&str, &str)]) -> Request {
+        let mut req = Request::fake(method, target);
+        req.version = version;
+        for (name, value) in headers {
+            req.headers.append(*name, *value);
+        }
+        req
+    }
+
+    #[test]
+    fn keep_alive_is_the_default_of_1_1_only() {
+        use Version::*;
+        let table: &[(Version, &[(&str, &str)], bool)] = &[
+            (Http11, &[], true),
+            (Http11, &[("Connection", "close")], false),
+            (Http11, &[("Connection", "Upgrade, Close")], false),
+            (Http10, &[], false),
+            (Http10, &[("Connection", "keep-alive")], true),
+            (Http10, &[("Connection", "Keep-Alive, TE")], true),
+        ];
+        for (version, headers, keep) in table {
+            let req = request("GET", "/", *version, headers);
+            assert_eq!(wants_keep_alive(&req), *keep, "{version} {headers:?}");
+        }
+    }
+
+    #[test]
+    fn plain_http_is_sent_to_the_same_host_and_target_over_https() {
+        let table = [
+            (
+                "GET",
+                "/a?b=1",
+                "example.com:8080",
+                8443,
+                301,
+                "https://example.com:8443/a?b=1",
+            ),
+            ("HEAD", "/", "example.com", 443, 301, "https://example.com/"),
+            (
+                "POST",
+                "/add/1.html",
+                "[::1]:80",
+                443,
+                308,
+                "https://[::1]/add/1.html",
+            ),
+            ("OPTIONS", "*", "h", 8443, 308, "https://h:8443/"),
+        ];
+        for (method, target, host, port, status, location) in table {
+            let req = request(method, target, Version::Http11, &[("Host", host)]);
+            let resp = to_https(&req, port);
+            assert_eq!(resp.status, status, "{method} {target}");
+            assert_eq!(
+                resp.headers.get("Location"),
+                Some(location),
+                "{method} {target}"
+            );
+        }
+        // HTTP/1.0 without a Host names no place to go.
+        let req = request("GET", "/", Version::Http10, &[]);
+        assert_eq!(to_https(&req, 443).status, 400);
+    }
+
+    #[test]
+    fn a_panic_in_the_app_is_a_500_for_that_request_alone() {
+        let req = Request::fake("GET", "/boom.html");
+        let resp = call_catching_panics(&req, || panic!("the handler fell over"));
+        assert_eq!(resp.status, 500);
+        let body = String::from_utf8_lossy(resp.body.as_bytes().unwrap()).into_owned();
+        assert!(
+            !body.contains("fell over"),
+            "the cause stays in the log: {body}"
+        );
+        let resp = call_catching_panics(&req, || Response::text(200, "fine"));
+        assert_eq!(resp.status, 200);
+    }
+
+    #[test]
+    fn a_static_error_keeps_the_servers_status_and_headers_and_takes_the_apps_page() {
+        struct Styled;
+        impl App for Styled {
+            fn call(&self, _: &Request) -> Response {
+                Response::text(200, "unused")
+            }
+            fn error_page(&self, _: &Request, status: u16) -> Response {
+                Response::html(200, format!("<p>our {status}</p>"))
+                    .with_header("Allow", "from the app")
+            }
+        }
+        let req = Request::fake("DELETE", "/hello.txt");
+        let plain = Response::error_page(405)
+            .with_header("Allow", "GET, HEAD, OPTIONS")
+            .with_header("X-Server", "kept");
+        let page = with_apps_error_page(&Styled, &req, plain);
+        assert_eq!(page.status, 405);
+        assert_eq!(page.body.as_bytes(), Some(&b"<p>our 405</p>"[..]));
+        assert_eq!(
+            page.headers.get("Content-Type"),
+            Some("text/html; charset=utf-8")
+        );
+        assert_eq!(page.headers.get("X-Server"), Some("kept"));
+        // The server's header of that name wins, once.
+        assert_eq!(
+            page.headers.get_all("Allow").collect::<Vec<_>>(),
+            ["GET, HEAD, OPTIONS"]
+        );
     }
 }
