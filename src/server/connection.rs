@@ -464,7 +464,8 @@ mod tests {
     #[test]
     fn keep_alive_is_the_default_of_1_1_only() {
         use Version::*;
-        let table: &[(Version, &[(&str, &str)], bool)] = &[
+        type Case<'a> = (Version, &'a [(&'a str, &'a str)], bool);
+        let table: &[Case] = &[
             (Http11, &[], true),
             (Http11, &[("Connection", "close")], false),
             (Http11, &[("Connection", "Upgrade, Close")], false),
