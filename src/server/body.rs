@@ -56,30 +56,44 @@ impl BodyClock {
     }
 }
 
-impl RequestReader<'_> {
-    /// Reads the body that `framing` announces, de-chunked, at most `max_body_bytes`.
-    pub fn read_body(&mut self, framing: &Framing) -> Result<Vec<u8>, ReadError> {
+/// Reads the body that `framing` announces from `reader`, de-chunked, at most
+/// `max_body_bytes`. It uses only the reader's buffer (`data`, `consume`) and its deadline
+/// read (`fill_or_408`): the head is the reader's, the body is this file's.
+pub(super) fn read_body(
+    reader: &mut RequestReader<'_>,
+    framing: &Framing,
+) -> Result<Vec<u8>, ReadError> {
+    BodyReader { reader }.read(framing)
+}
+
+/// The body of one request, read off its connection's reader.
+struct BodyReader<'r, 'a> {
+    reader: &'r mut RequestReader<'a>,
+}
+
+impl BodyReader<'_, '_> {
+    fn read(&mut self, framing: &Framing) -> Result<Vec<u8>, ReadError> {
         // Most requests have no body: no phase, no clock.
         if matches!(framing, Framing::None | Framing::Length(0)) {
             return Ok(Vec::new());
         }
-        self.activity.enter(Phase::Body);
-        self.activity.progress(self.data().len());
+        self.reader.activity().enter(Phase::Body);
+        self.reader.activity().progress(self.reader.data().len());
         let mut clock = BodyClock::new(
-            self.config.body_timeout,
-            self.config.body_min_rate,
-            self.data().len() as u64,
+            self.reader.config().body_timeout,
+            self.reader.config().body_min_rate,
+            self.reader.data().len() as u64,
         );
         match *framing {
             Framing::None => Ok(Vec::new()),
             Framing::Length(n) => {
-                if n > self.config.max_body_bytes {
+                if n > self.reader.config().max_body_bytes {
                     return Err(ReadError::Reject(413, "body larger than the limit"));
                 }
                 let n = n as usize;
                 self.need(n, &mut clock)?;
-                let body = self.data()[..n].to_vec();
-                self.consume(n);
+                let body = self.reader.data()[..n].to_vec();
+                self.reader.consume(n);
                 Ok(body)
             }
             Framing::Chunked => self.read_chunked(&mut clock),
@@ -104,21 +118,21 @@ impl RequestReader<'_> {
                         return Err(ReadError::Reject(400, "malformed trailer field"));
                     }
                     trailer_bytes += line.len();
-                    if trailer_bytes > self.config.max_head_bytes {
+                    if trailer_bytes > self.reader.config().max_head_bytes {
                         return Err(ReadError::Reject(431, "trailer fields too large"));
                     }
                 }
             }
-            if body.len() as u64 + size > self.config.max_body_bytes {
+            if body.len() as u64 + size > self.reader.config().max_body_bytes {
                 return Err(ReadError::Reject(413, "body larger than the limit"));
             }
             let size = size as usize;
             self.need(size + 2, clock)?;
-            if &self.data()[size..size + 2] != b"\r\n" {
+            if &self.reader.data()[size..size + 2] != b"\r\n" {
                 return Err(ReadError::Reject(400, "chunk not followed by CRLF"));
             }
-            body.extend_from_slice(&self.data()[..size]);
-            self.consume(size + 2);
+            body.extend_from_slice(&self.reader.data()[..size]);
+            self.reader.consume(size + 2);
         }
     }
 
@@ -127,20 +141,20 @@ impl RequestReader<'_> {
     fn line(&mut self, clock: &mut BodyClock) -> Result<Vec<u8>, ReadError> {
         let mut searched = 0;
         loop {
-            if let Some(i) = self.data()[searched..]
+            if let Some(i) = self.reader.data()[searched..]
                 .windows(2)
                 .position(|w| w == b"\r\n")
             {
                 let end = searched + i;
-                let line = self.data()[..end].to_vec();
-                self.consume(end + 2);
+                let line = self.reader.data()[..end].to_vec();
+                self.reader.consume(end + 2);
                 return Ok(line);
             }
-            if self.data().contains(&b'\n') {
+            if self.reader.data().contains(&b'\n') {
                 return Err(ReadError::Reject(400, "bare LF in a chunked body"));
             }
-            searched = self.data().len().saturating_sub(1);
-            if self.data().len() > MAX_CHUNK_LINE {
+            searched = self.reader.data().len().saturating_sub(1);
+            if self.reader.data().len() > MAX_CHUNK_LINE {
                 return Err(ReadError::Reject(400, "chunk line too long"));
             }
             self.fill_body(clock)?;
@@ -149,7 +163,7 @@ impl RequestReader<'_> {
 
     /// Ensures at least `n` bytes are buffered.
     fn need(&mut self, n: usize, clock: &mut BodyClock) -> Result<(), ReadError> {
-        while self.data().len() < n {
+        while self.reader.data().len() < n {
             self.fill_body(clock)?;
         }
         Ok(())
@@ -157,7 +171,9 @@ impl RequestReader<'_> {
 
     /// One read of the body before its deadline; past the deadline it is a 408.
     fn fill_body(&mut self, clock: &mut BodyClock) -> Result<(), ReadError> {
-        let n = self.fill_or_408(clock.deadline(), "body not received in time")?;
+        let n = self
+            .reader
+            .fill_or_408(clock.deadline(), "body not received in time")?;
         clock.arrived(n);
         Ok(())
     }

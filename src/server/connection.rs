@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 
 use super::access_log::{AccessLogger, LogLine};
 use super::activity::{Activity, Phase};
+use super::body;
 use super::forwarded;
 use super::framing::{self, Framing};
 use super::head::{Head, ReadError};
@@ -229,7 +230,7 @@ fn read_request(
     let checked = target::check(&mut head).and_then(|target| {
         let framing = framing::framing(&head)?;
         expect_continue(&head, &framing, reader, sender)?;
-        Ok((target, reader.read_body(&framing)?))
+        Ok((target, body::read_body(reader, &framing)?))
     });
     let (target, body) = match checked {
         Ok(parts) => parts,

@@ -24,9 +24,9 @@ const SHRINK_ABOVE: usize = 64 * 1024;
 /// Reads requests off one connection, keeping what arrived beyond the current request (a
 /// pipelined next request) for the next call.
 pub(crate) struct RequestReader<'a> {
-    pub(super) transport: &'a Transport<'a>,
-    pub(super) config: &'a ServerConfig,
-    pub(super) activity: &'a Activity,
+    transport: &'a Transport<'a>,
+    config: &'a ServerConfig,
+    activity: &'a Activity,
     buf: Vec<u8>,
     start: usize,
     end: usize,
@@ -54,6 +54,16 @@ impl<'a> RequestReader<'a> {
             timeout: None,
             accepted: Some(accepted),
         }
+    }
+
+    /// The limits and deadlines it reads within.
+    pub(super) fn config(&self) -> &'a ServerConfig {
+        self.config
+    }
+
+    /// The connection's progress, which reading moves on.
+    pub(super) fn activity(&self) -> &'a Activity {
+        self.activity
     }
 
     /// Whether bytes of a next request are already buffered.
