@@ -25,21 +25,6 @@ fn example(name: &str) -> PathBuf {
         .join(name)
 }
 
-/// Runs an example to its end and returns what it printed.
-fn run(name: &str, args: &[&str]) -> String {
-    let out = Command::new(example(name))
-        .args(args)
-        .current_dir(common::project())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{name} {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
 /// Runs an example to its end: whether it succeeded, what it printed, what it complained.
 fn run_status(name: &str, args: &[&str]) -> (bool, String, String) {
     let out = Command::new(example(name))
@@ -49,6 +34,13 @@ fn run_status(name: &str, args: &[&str]) -> (bool, String, String) {
         .unwrap();
     let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
     (out.status.success(), text(&out.stdout), text(&out.stderr))
+}
+
+/// Runs an example to its end, which must succeed, and returns what it printed.
+fn run(name: &str, args: &[&str]) -> String {
+    let (ok, out, err) = run_status(name, args);
+    assert!(ok, "{name} {args:?}: {err}");
+    out
 }
 
 /// An example serving in the background until dropped.

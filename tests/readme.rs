@@ -67,12 +67,37 @@ fn every_path_the_readmes_name_exists() {
     assert!(missing.is_empty(), "named but missing: {missing:#?}");
 }
 
+/// The Layout's entries: each line that starts at the margin with a path (`src/server/`),
+/// with the indented lines under it.
+fn layout_entries(layout: &str) -> Vec<(String, String)> {
+    let mut entries: Vec<(String, String)> = Vec::new();
+    for line in layout
+        .lines()
+        .filter(|l| !l.starts_with("```") && !l.starts_with('#'))
+    {
+        if line.starts_with(' ') {
+            if let Some((_, text)) = entries.last_mut() {
+                text.push_str(line);
+            }
+        } else if let Some(path) = line.split_whitespace().next() {
+            entries.push((path.to_string(), line.to_string()));
+        }
+    }
+    entries
+}
+
 #[test]
 fn the_layout_names_every_source_file() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(root.join("README.md")).unwrap();
     let start = text.find("## Layout").expect("a Layout section");
     let layout = &text[start..start + text[start..].find("\n## ").unwrap_or(text.len() - start)];
+    let entries = layout_entries(layout);
+    assert!(
+        entries.len() > 15,
+        "the scan found only {} entries",
+        entries.len()
+    );
     let mut unnamed = Vec::new();
     let mut todo = vec![root.join("src"), root.join("course/examples")];
     while let Some(dir) = todo.pop() {
@@ -80,16 +105,31 @@ fn the_layout_names_every_source_file() {
             let path = entry.unwrap().path();
             if path.is_dir() {
                 todo.push(path);
-            } else if path.extension().is_some_and(|e| e == "rs") {
-                let stem = path.file_stem().unwrap().to_string_lossy();
-                let name = path.file_name().unwrap().to_string_lossy();
-                // Files are named by file name in their folder's line; examples by stem.
-                let named = layout.contains(&*name)
-                    || layout.contains(&format!(" {stem},"))
-                    || layout.contains(&format!(" {stem}\n"));
-                if !named && stem != "tests" {
-                    unnamed.push(path.strip_prefix(root).unwrap().display().to_string());
-                }
+                continue;
+            }
+            if path.extension().is_none_or(|e| e != "rs") || path.ends_with("tests.rs") {
+                continue;
+            }
+            let rel = path
+                .strip_prefix(root)
+                .unwrap()
+                .to_string_lossy()
+                .replace('\\', "/");
+            // The entry whose path is the longest prefix of this file's names it: by file
+            // name (`static_files/ (mod.rs, path.rs …`), or an example by its stem.
+            let stem = path.file_stem().unwrap().to_string_lossy().into_owned();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            let named = entries
+                .iter()
+                .filter(|(p, _)| rel.starts_with(p.as_str()))
+                .max_by_key(|(p, _)| p.len())
+                .is_some_and(|(p, text)| {
+                    *p == rel
+                        || text.contains(&name)
+                        || (rel.starts_with("course/") && text.contains(&stem))
+                });
+            if !named {
+                unnamed.push(rel);
             }
         }
     }

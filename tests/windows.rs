@@ -38,8 +38,8 @@ fn missing() -> Option<String> {
     let sysroot = Command::new("rustc")
         .args(["--print", "sysroot"])
         .output()
-        .ok()?;
-    let sysroot = PathBuf::from(String::from_utf8_lossy(&sysroot.stdout).trim());
+        .map(|out| PathBuf::from(String::from_utf8_lossy(&out.stdout).trim()))
+        .unwrap_or_default();
     if !sysroot.join("lib/rustlib").join(TARGET).is_dir() {
         return Some(format!("the Rust target (rustup target add {TARGET})"));
     }

@@ -49,7 +49,7 @@ pub fn accept_quality(accept: Option<&str>, media_type: &str) -> f32 {
             continue; // a malformed q-value: ignore the item
         };
         if specificity > best.0 {
-            best = (specificity, q.clamp(0.0, 1.0));
+            best = (specificity, q);
         }
     }
     best.1
@@ -57,8 +57,7 @@ pub fn accept_quality(accept: Option<&str>, media_type: &str) -> f32 {
 
 /// The q-value among an item's parameters (`q=0.5`); 1 when it has none, `None` when it is
 /// malformed.
-pub fn q_of<'a>(params: impl Iterator<Item = &'a str>) -> Option<f32> {
-    let mut params = params;
+pub fn q_of<'a>(mut params: impl Iterator<Item = &'a str>) -> Option<f32> {
     params
         .find_map(|p| {
             let (k, v) = p.split_once('=')?;
