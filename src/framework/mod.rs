@@ -258,12 +258,6 @@ impl App for Framework {
         }
         resp
     }
-
-    /// The server's own errors (a static file's 405, 412, 416) on the site's error page.
-    fn error_page(&self, _req: &Request, status: u16) -> Response {
-        let (tera, _) = self.templates.current();
-        error::page(&tera, status, Message::generic(status))
-    }
 }
 
 /// The app's templates: the folder when it exists (holding every built-in template by name,

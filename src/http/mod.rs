@@ -138,15 +138,6 @@ pub fn split_target(target: &str) -> (&str, &str) {
 pub trait App: Send + Sync + 'static {
     /// Answers one request.
     fn call(&self, req: &Request) -> Response;
-
-    /// The page of an error the server answers on its own for a request it has read (a
-    /// static file's 405, 412 or 416), so that it looks like the application's error pages.
-    /// The server keeps the status and its own headers (`Allow`, `Content-Range`) and takes
-    /// the body and `Content-Type` from here. The default is the server's plain page.
-    fn error_page(&self, req: &Request, status: u16) -> Response {
-        let _ = req;
-        Response::error_page(status)
-    }
 }
 
 impl<F> App for F

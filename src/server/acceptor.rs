@@ -4,17 +4,19 @@
 //! ones wait. When the last waiting thread takes a connection it starts a new one first, so
 //! that someone is always accepting.
 
-use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::io::Write;
+use std::net::{Shutdown, SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use super::activity::{Activity, Reclaim};
+use super::activity::Activity;
 use super::connection::{self, Listening};
-use super::live::{Admission, LiveConnection};
-use super::shared::{reject_busy, Deregister, Shared};
-use crate::http::App;
+use super::live::LiveConnection;
+use super::response;
+use super::state::ServerState;
+use crate::http::{App, Response};
 
 /// Stack size of a connection thread. A request's path through the server and the app needs
 /// far less; pages are touched only as used, so an idle connection costs a few KiB.
@@ -27,7 +29,7 @@ const MAX_SPARE: usize = 32;
 pub(crate) struct Acceptors {
     listener: TcpListener,
     listening: Listening,
-    shared: Arc<Shared>,
+    state: Arc<ServerState>,
     app: Arc<dyn App>,
     /// Threads in (or on their way into) `accept`.
     waiting: AtomicUsize,
@@ -38,13 +40,13 @@ impl Acceptors {
     pub fn start(
         listener: TcpListener,
         listening: Listening,
-        shared: Arc<Shared>,
+        state: Arc<ServerState>,
         app: Arc<dyn App>,
     ) -> Arc<Acceptors> {
         let pool = Arc::new(Acceptors {
             listener,
             listening,
-            shared,
+            state,
             app,
             waiting: AtomicUsize::new(0),
         });
@@ -71,10 +73,10 @@ impl Acceptors {
     }
 
     fn run(self: Arc<Self>) {
-        let shared = &self.shared;
+        let live = &self.state.live;
         loop {
             let accepted = self.listener.accept();
-            if shared.shutting_down.load(Ordering::SeqCst) {
+            if live.is_shutting_down() {
                 self.waiting.fetch_sub(1, Ordering::SeqCst);
                 return;
             }
@@ -91,9 +93,7 @@ impl Acceptors {
                 self.spawn();
             }
             self.serve(stream, peer);
-            if shared.shutting_down.load(Ordering::SeqCst)
-                || self.waiting.load(Ordering::SeqCst) >= MAX_SPARE
-            {
+            if live.is_shutting_down() || self.waiting.load(Ordering::SeqCst) >= MAX_SPARE {
                 return;
             }
             self.waiting.fetch_add(1, Ordering::SeqCst);
@@ -104,44 +104,48 @@ impl Acceptors {
     /// close an idle or slow connection to make room), or answers 503.
     fn serve(&self, stream: TcpStream, peer: SocketAddr) {
         let accepted = Instant::now();
-        let shared = &*self.shared;
+        let state = &*self.state;
         let _ = stream.set_nodelay(true);
         let stream = Arc::new(stream);
         let activity = Arc::new(Activity::new());
-        let id = shared.next_id.fetch_add(1, Ordering::Relaxed);
         let conn = LiveConnection {
             stream: stream.clone(),
             activity: activity.clone(),
             peer,
         };
-        match shared.admit(id, &conn) {
-            Admission::Full(cap) => {
+        // Held until the connection ends: dropping it gives the place back.
+        let _admitted = match state.live.admit(conn, state.caps_for(peer)) {
+            Ok(admitted) => admitted,
+            Err(cap) => {
                 log::warn!("{peer}: {cap} reached and no connection to reclaim, answering 503");
                 // A TLS client would read the 503 as a broken record: it is only closed.
                 if self.listening == Listening::Https {
-                    let _ = stream.shutdown(std::net::Shutdown::Both);
+                    let _ = stream.shutdown(Shutdown::Both);
                 } else {
                     reject_busy(&stream);
                 }
                 return;
             }
-            Admission::In(reclaimed) => {
-                for (victim, why) in reclaimed {
-                    match why {
-                        Reclaim::Idle => log::debug!("{victim}: idle, closed to make room"),
-                        Reclaim::Slow => log::info!("{victim}: too slow, closed to make room"),
-                    }
-                }
-            }
-        }
-        let _guard = Deregister { shared, id };
+        };
         let served = connection::Accepted {
             peer,
             at: accepted,
-            shared,
+            state,
             app: &*self.app,
             activity: &activity,
         };
         connection::serve(&stream, &served, self.listening);
     }
+}
+
+/// Answers a connection the server has no room for, without giving it a thread.
+fn reject_busy(stream: &TcpStream) {
+    let resp = Response::error_page(503).with_header("Retry-After", "1");
+    let mut out = Vec::with_capacity(512);
+    response::write_head(&mut out, &resp, Some("close"));
+    out.extend_from_slice(resp.body.as_bytes().unwrap_or_default());
+    // One attempt, never blocking: a slow client must not hold up the accept loop.
+    let _ = stream.set_nonblocking(true);
+    let _ = (&*stream).write(&out);
+    let _ = stream.shutdown(Shutdown::Write);
 }

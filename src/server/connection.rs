@@ -1,34 +1,30 @@
-//! One connection's life: read a request, dispatch it to the static files or the App, write
-//! the response with the server's framing, and repeat while the connection is kept alive.
+//! One connection's life: read a request, have it answered (`dispatch.rs`), write the
+//! response with the server's framing, log it, and repeat while the connection is kept alive.
 //! Every phase runs against its deadline (see `request.rs`, `body.rs` and `sender.rs`). Over
 //! HTTPS the TLS handshake comes first, within the header timeout; then the same loop runs on
 //! the decrypted bytes.
 
 use std::io::Read;
-use std::net::{IpAddr, SocketAddr, TcpStream};
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::Ordering;
-use std::time::{Duration, Instant};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Instant;
 
-use super::access_log::{AccessLogger, LogLine};
+use super::access_log::LogLine;
 use super::activity::{Activity, Phase};
 use super::body;
-use super::forwarded;
+use super::dispatch::dispatch;
 use super::framing::{self, Framing};
 use super::head::{Head, ReadError};
 use super::request::RequestReader;
 use super::response::{write_head, write_response};
 use super::sender::Sender;
-use super::settings::ServerConfig;
-use super::shared::Shared;
-use super::static_files::Cached;
+use super::state::ServerState;
 use super::target;
 #[cfg(feature = "tls")]
 use super::tls::Tls;
 #[cfg(feature = "tls")]
 use super::tls_stream::{HandshakeError, TlsStream};
 use super::transport::Transport;
-use crate::http::{reason, split_target, App, Authority, Headers, Request, Response, Version};
+use crate::http::{reason, split_target, App, Request, Response, Version};
 
 /// Most bytes a lingering close reads and drops before it gives up on a client.
 const LINGER_MAX_BYTES: usize = 1 << 20;
@@ -53,7 +49,7 @@ pub(crate) struct Accepted<'a> {
     /// When `accept` returned: the header timeout of the first request counts from here.
     pub at: Instant,
     /// The server's state shared by every connection.
-    pub shared: &'a Shared,
+    pub state: &'a ServerState,
     /// The application requests are dispatched to.
     pub app: &'a dyn App,
     /// This connection's phase, which the caps read to pick a connection to close.
@@ -63,7 +59,7 @@ pub(crate) struct Accepted<'a> {
 /// Serves one connection until it closes, an error or a deadline ends it, or the server shuts
 /// down.
 pub(crate) fn serve(stream: &TcpStream, conn: &Accepted<'_>, listening: Listening) {
-    match (listening, &conn.shared.tls) {
+    match (listening, &conn.state.tls) {
         (Listening::Http, _) => serve_on(&Transport::Plain(stream), None, conn),
         (Listening::RedirectToHttps(port), _) => {
             serve_on(&Transport::Plain(stream), Some(port), conn)
@@ -91,7 +87,7 @@ fn serve_tls(tls: &Tls, stream: &TcpStream, conn: &Accepted<'_>) {
         }
     };
     conn.activity.enter(Phase::Head);
-    match tls.handshake(conn.at + conn.shared.config.header_timeout) {
+    match tls.handshake(conn.at + conn.state.config.header_timeout) {
         Ok(()) => {
             log::debug!("{peer}: TLS handshake done ({})", tls.agreed());
             serve_on(&Transport::Tls(Box::new(tls)), None, conn);
@@ -111,86 +107,79 @@ fn serve_tls(tls: &Tls, stream: &TcpStream, conn: &Accepted<'_>) {
 /// Serves requests off `transport`; with `redirect`, answers each with the way to HTTPS on
 /// that port instead of dispatching it.
 fn serve_on(transport: &Transport<'_>, redirect: Option<u16>, conn: &Accepted<'_>) {
-    let Accepted {
-        peer,
-        at: accepted,
-        shared,
-        app,
-        activity,
-    } = *conn;
-    let config = &shared.config;
-    let mut sender = match Sender::new(
+    let config = &conn.state.config;
+    let sender = Sender::new(
         transport,
-        activity,
+        conn.activity,
         config.send_timeout,
         config.send_min_rate,
-    ) {
+    );
+    let sender = match sender {
         Ok(s) => s,
         Err(e) => {
-            log::debug!("{peer}: {e}");
+            log::debug!("{}: {e}", conn.peer);
             return;
         }
     };
-    let mut reader = RequestReader::new(transport, config, activity, accepted);
-    let mut out = Vec::with_capacity(1024);
-    loop {
-        let (head, started) = match reader.read_head(&shared.shutting_down) {
+    let mut connection = Connection {
+        reader: RequestReader::new(transport, config, conn.activity, conn.at),
+        sender,
+        transport,
+        out: Vec::with_capacity(1024),
+        conn,
+    };
+    while connection.exchange(redirect) {}
+}
+
+/// One connection's reading and writing ends, with what serving it needs.
+struct Connection<'a> {
+    reader: RequestReader<'a>,
+    sender: Sender<'a>,
+    transport: &'a Transport<'a>,
+    /// The response head (and a small body) is assembled here, reused from one to the next.
+    out: Vec<u8>,
+    conn: &'a Accepted<'a>,
+}
+
+impl Connection<'_> {
+    /// Reads one request, answers it, writes the answer and logs it; `false` once the
+    /// connection is to close (it then is closed).
+    fn exchange(&mut self, redirect: Option<u16>) -> bool {
+        let Accepted {
+            peer, state, app, ..
+        } = *self.conn;
+        let (head, started) = match self.reader.read_head(state.live.shutdown_flag()) {
             Ok(pair) => pair,
-            Err(ReadError::Closed) => return,
-            Err(ReadError::Reject(status, why)) => {
-                reject(
-                    &shared.access_log,
-                    &mut sender,
-                    peer,
-                    None,
-                    status,
-                    why,
-                    &mut out,
-                );
-                linger_close(transport, activity, config.linger_timeout);
-                return;
-            }
+            Err(ReadError::Closed) => return false,
+            Err(ReadError::Reject(status, why)) => return self.reject(None, status, why),
         };
-        let req = match read_request(&mut reader, &mut sender, head, peer, config, transport) {
+        let req = match self.read_request(head) {
             Ok(req) => req,
             Err((head, ReadError::Reject(status, why))) => {
-                reject(
-                    &shared.access_log,
-                    &mut sender,
-                    peer,
-                    Some(&head),
-                    status,
-                    why,
-                    &mut out,
-                );
-                linger_close(transport, activity, config.linger_timeout);
-                return;
+                return self.reject(Some(&head), status, why)
             }
-            Err((_, ReadError::Closed)) => return,
+            Err((_, ReadError::Closed)) => return false,
         };
 
-        activity.enter(Phase::Working);
+        self.conn.activity.enter(Phase::Working);
         // Behind a trusted proxy the per-address limit counts the forwarded client's requests.
-        let slot = shared.enter_forwarded(&req);
+        let slot = state.enter_forwarded(&req);
         let mut resp = match slot {
             Err(client) => {
                 log::warn!("{client} (via {peer}): per-address limit reached, answering 429");
                 Response::error_page(429).with_header("Retry-After", "1")
             }
-            Ok(_) => match redirect {
-                Some(port) => to_https(&req, port),
-                None => dispatch(&req, shared, app),
-            },
+            Ok(_) => dispatch(&req, state, app, redirect),
         };
         // An HTTP/1.0 client cannot read chunked framing: a stream ends with the close.
         let close_delimited = req.version == Version::Http10 && resp.body.len().is_none();
         let keep_alive = wants_keep_alive(&req)
             && !close_delimited
-            && !shared.shutting_down.load(Ordering::SeqCst)
+            && !state.live.is_shutting_down()
             && !resp.headers.has_token("Connection", "close");
-        let written = write_response(&mut sender, &req, &mut resp, keep_alive, &mut out);
+        let written = write_response(&mut self.sender, &req, &mut resp, keep_alive, &mut self.out);
         drop(slot);
-        shared.access_log.log(&LogLine {
+        state.access_log.log(&LogLine {
             client: req.client.unwrap_or(peer.ip()),
             request: Some((&req.method, &req.target, req.version)),
             headers: Some(&req.headers),
@@ -200,87 +189,109 @@ fn serve_on(transport: &Transport<'_>, redirect: Option<u16>, conn: &Accepted<'_
             timing: resp.headers.get("Server-Timing"),
         });
         match written.outcome {
-            Ok(true) if keep_alive => {}
+            Ok(true) if keep_alive => true,
             // Everything the client sent was read: a plain close sends FIN, not a reset.
-            Ok(true) if !reader.has_buffered() => {
-                transport.close_write();
-                return;
+            Ok(true) if !self.reader.has_buffered() => {
+                self.transport.close_write();
+                false
             }
             Ok(_) => {
-                linger_close(transport, activity, config.linger_timeout);
-                return;
+                self.linger_close();
+                false
             }
             Err(e) => {
                 log::debug!("{peer}: response abandoned: {e}");
-                return;
+                false
             }
         }
     }
-}
 
-/// Validates the head and reads the body; on failure hands the head back for the log.
-fn read_request(
-    reader: &mut RequestReader<'_>,
-    sender: &mut Sender<'_>,
-    mut head: Head,
-    peer: SocketAddr,
-    config: &ServerConfig,
-    transport: &Transport<'_>,
-) -> Result<Request, (Head, ReadError)> {
-    let checked = target::check(&mut head).and_then(|target| {
-        let framing = framing::framing(&head)?;
-        expect_continue(&head, &framing, reader, sender)?;
-        Ok((target, body::read_body(reader, &framing)?))
-    });
-    let (target, body) = match checked {
-        Ok(parts) => parts,
-        Err(e) => return Err((head, e)),
-    };
-    let query = split_target(&target.target).1.to_string();
-    let (client, mut origin) = behind_proxies(peer, &head.headers, config);
-    if origin.is_none() && transport.is_tls() {
-        // Over HTTPS the browser's Origin says `https://` and the Host it sent.
-        origin = head
-            .headers
-            .get("Host")
-            .map(|host| format!("https://{}", host.trim()));
+    /// Validates the head and reads the body; on failure hands the head back for the log.
+    fn read_request(&mut self, mut head: Head) -> Result<Request, (Head, ReadError)> {
+        let checked = target::check(&mut head).and_then(|target| {
+            let framing = framing::framing(&head)?;
+            expect_continue(&head, &framing, &self.reader, &mut self.sender)?;
+            Ok((target, body::read_body(&mut self.reader, &framing)?))
+        });
+        let (target, body) = match checked {
+            Ok(parts) => parts,
+            Err(e) => return Err((head, e)),
+        };
+        let query = split_target(&target.target).1.to_string();
+        let Accepted { peer, state, .. } = *self.conn;
+        let config = &state.config;
+        let (client, origin) = config.trusted_proxies.client_and_origin(
+            peer,
+            &head.headers,
+            self.transport.is_tls(),
+            config.public_origin.as_deref(),
+        );
+        Ok(Request {
+            method: head.method,
+            target: target.target,
+            path: target.path,
+            query,
+            version: head.version,
+            headers: head.headers,
+            body,
+            peer: Some(peer),
+            client: Some(client),
+            origin,
+        })
     }
-    Ok(Request {
-        method: head.method,
-        target: target.target,
-        path: target.path,
-        query,
-        version: head.version,
-        headers: head.headers,
-        body,
-        peer: Some(peer),
-        client: Some(client),
-        origin,
-    })
-}
 
-/// The client's address and the site's public origin, as far as the server knows them: the
-/// peer and nothing, unless the peer is a trusted proxy that forwarded them, or the config
-/// fixes the origin (`public_origin`).
-fn behind_proxies(
-    peer: SocketAddr,
-    headers: &Headers,
-    config: &ServerConfig,
-) -> (IpAddr, Option<String>) {
-    if config.trusted_proxies.is_empty() {
-        return (peer.ip(), config.public_origin.clone());
+    /// Answers a request the server refuses on its own, then closes; always `false`, the
+    /// connection's end.
+    fn reject(&mut self, head: Option<&Head>, status: u16, why: &str) -> bool {
+        let peer = self.conn.peer;
+        log::info!("{peer}: {status} {}: {why}", reason(status));
+        let started = Instant::now();
+        let resp = Response::error_page(status);
+        let out = &mut self.out;
+        out.clear();
+        write_head(out, &resp, Some("close"));
+        let head_len = out.len() as u64;
+        out.extend_from_slice(resp.body.as_bytes().unwrap_or_default());
+        self.sender.begin();
+        if let Err(e) = self.sender.write_all(out) {
+            log::debug!("{peer}: {e}");
+        }
+        self.conn.state.access_log.log(&LogLine {
+            client: peer.ip(),
+            request: head.map(|h| (h.method.as_str(), h.target.as_str(), h.version)),
+            headers: head.map(|h| &h.headers),
+            status,
+            bytes: self.sender.sent().saturating_sub(head_len),
+            started,
+            timing: None,
+        });
+        self.linger_close();
+        false
     }
-    let seen = forwarded::resolve(peer.ip(), headers, &config.trusted_proxies);
-    let origin = config.public_origin.clone().or_else(|| {
-        let host = seen.host.as_deref().or_else(|| headers.get("Host"))?.trim();
-        let scheme = seen
-            .proto
-            .as_deref()
-            .filter(|p| matches!(*p, "http" | "https"));
-        (seen.host.is_some() || scheme.is_some())
-            .then(|| format!("{}://{host}", scheme.unwrap_or("http")))
-    });
-    (seen.client, origin)
+
+    /// Closes so that the client can read the last response: stop sending, then read and
+    /// drop what it is still sending for at most `linger_timeout` in all, since closing with
+    /// unread data would reset the connection and could destroy the response in flight
+    /// (nginx's "lingering close").
+    fn linger_close(&self) {
+        self.conn.activity.enter(Phase::Linger);
+        self.transport.close_write();
+        // What still comes is dropped unread, TLS records included.
+        let stream = self.transport.tcp();
+        let deadline = Instant::now() + self.conn.state.config.linger_timeout;
+        let mut sink = [0u8; 4096];
+        let mut drained = 0usize;
+        while drained < LINGER_MAX_BYTES {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
+                break;
+            }
+            match (&*stream).read(&mut sink) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => drained += n,
+            }
+        }
+    }
 }
 
 /// Answers `Expect: 100-continue` before the body is read, or refuses other expectations.
@@ -306,146 +317,11 @@ fn expect_continue(
     Ok(())
 }
 
-/// The way from `http://` to `https://` for the same host and target: 301 for GET and HEAD,
-/// 308 (which keeps the method and body) for the others.
-fn to_https(req: &Request, port: u16) -> Response {
-    // `[::1]:8080` or `example.com:8080`: the host without the port.
-    let host = req.header("Host").unwrap_or_default().trim();
-    let Some(Authority { host: name, .. }) = Authority::parse(host) else {
-        // HTTP/1.0 without a Host: there is no name to send the client to.
-        return Response::error_page(400);
-    };
-    let target = if req.target.starts_with('/') {
-        req.target.as_str()
-    } else {
-        "/"
-    };
-    let location = match port {
-        443 => format!("https://{name}{target}"),
-        _ => format!("https://{name}:{port}{target}"),
-    };
-    let status = if matches!(req.method.as_str(), "GET" | "HEAD") {
-        301
-    } else {
-        308
-    };
-    let text = format!("This site is served over HTTPS: {location}\n");
-    Response::text(status, text).with_header("Location", location)
-}
-
 /// HTTP/1.1 keeps the connection unless told `close`; HTTP/1.0 only when asked `keep-alive`.
 fn wants_keep_alive(req: &Request) -> bool {
     match req.version {
         Version::Http11 => !req.headers.has_token("Connection", "close"),
         Version::Http10 => req.headers.has_token("Connection", "keep-alive"),
-    }
-}
-
-/// Files first, then the App (nginx's `try_files $uri $uri/ @app`): a path that names a file
-/// under the static root, or a folder with an `index.html`, is the server's whatever its
-/// extension or method; every other request goes to the App. The site's pages (`/`,
-/// `*.html`) are simply paths with no file behind them.
-fn dispatch(req: &Request, shared: &Shared, app: &dyn App) -> Response {
-    if req.target == "*" {
-        return Response::new(204).with_header("Allow", "GET, HEAD, POST, OPTIONS");
-    }
-    let files = &shared.static_files;
-    match files.lookup(req.raw_path()) {
-        Cached::Missing => call_catching_panics(req, || app.call(req)),
-        found => {
-            let resp = files.serve(req, found);
-            if resp.status >= 400 {
-                with_apps_error_page(app, req, resp)
-            } else {
-                resp
-            }
-        }
-    }
-}
-
-/// A static file's error answer with the App's page for its status: the server's status and
-/// headers (`Allow`, `Content-Range`), the App's body and `Content-Type`.
-fn with_apps_error_page(app: &dyn App, req: &Request, plain: Response) -> Response {
-    let mut page = call_catching_panics(req, || app.error_page(req, plain.status));
-    page.status = plain.status;
-    // The server's headers win: its `Allow` is what the file takes, whatever the page says.
-    let servers = |name: &str| !name.eq_ignore_ascii_case("Content-Type");
-    for (name, _) in plain.headers.iter().filter(|(n, _)| servers(n)) {
-        page.headers.remove(name);
-    }
-    for (name, value) in plain.headers.iter().filter(|(n, _)| servers(n)) {
-        page.headers.append(name, value);
-    }
-    page
-}
-
-/// Calls into the App; a panic becomes a 500 for this request alone.
-fn call_catching_panics(req: &Request, call: impl FnOnce() -> Response) -> Response {
-    match panic::catch_unwind(AssertUnwindSafe(call)) {
-        Ok(resp) => resp,
-        Err(cause) => {
-            let what = cause
-                .downcast_ref::<&str>()
-                .map(|s| s.to_string())
-                .or_else(|| cause.downcast_ref::<String>().cloned())
-                .unwrap_or_else(|| "unknown panic".into());
-            log::error!("app panicked on {} {}: {what}", req.method, req.target);
-            Response::error_page(500)
-        }
-    }
-}
-
-/// Answers a request the server refuses on its own; the caller then closes.
-fn reject(
-    access_log: &AccessLogger,
-    sender: &mut Sender<'_>,
-    peer: SocketAddr,
-    head: Option<&Head>,
-    status: u16,
-    why: &str,
-    out: &mut Vec<u8>,
-) {
-    log::info!("{peer}: {status} {}: {why}", reason(status));
-    let started = Instant::now();
-    let resp = Response::error_page(status);
-    write_head(out, &resp, Some("close"));
-    let head_len = out.len() as u64;
-    out.extend_from_slice(resp.body.as_bytes().unwrap_or_default());
-    sender.begin();
-    if let Err(e) = sender.write_all(out) {
-        log::debug!("{peer}: {e}");
-    }
-    access_log.log(&LogLine {
-        client: peer.ip(),
-        request: head.map(|h| (h.method.as_str(), h.target.as_str(), h.version)),
-        headers: head.map(|h| &h.headers),
-        status,
-        bytes: sender.sent().saturating_sub(head_len),
-        started,
-        timing: None,
-    });
-}
-
-/// Closes so that the client can read the last response: stop sending, then read and drop
-/// what it is still sending for at most `limit` in all, since closing with unread data would
-/// reset the connection and could destroy the response in flight (nginx's "lingering close").
-fn linger_close(transport: &Transport<'_>, activity: &Activity, limit: Duration) {
-    activity.enter(Phase::Linger);
-    transport.close_write();
-    // What still comes is dropped unread, TLS records included.
-    let stream = transport.tcp();
-    let deadline = Instant::now() + limit;
-    let mut sink = [0u8; 4096];
-    let mut drained = 0usize;
-    while drained < LINGER_MAX_BYTES {
-        let left = deadline.saturating_duration_since(Instant::now());
-        if left.is_zero() || stream.set_read_timeout(Some(left)).is_err() {
-            break;
-        }
-        match (&*stream).read(&mut sink) {
-            Ok(0) | Err(_) => break,
-            Ok(n) => drained += n,
-        }
     }
 }
 
@@ -478,87 +354,5 @@ mod tests {
             let req = request("GET", "/", *version, headers);
             assert_eq!(wants_keep_alive(&req), *keep, "{version} {headers:?}");
         }
-    }
-
-    #[test]
-    fn plain_http_is_sent_to_the_same_host_and_target_over_https() {
-        let table = [
-            (
-                "GET",
-                "/a?b=1",
-                "example.com:8080",
-                8443,
-                301,
-                "https://example.com:8443/a?b=1",
-            ),
-            ("HEAD", "/", "example.com", 443, 301, "https://example.com/"),
-            (
-                "POST",
-                "/add/1.html",
-                "[::1]:80",
-                443,
-                308,
-                "https://[::1]/add/1.html",
-            ),
-            ("OPTIONS", "*", "h", 8443, 308, "https://h:8443/"),
-        ];
-        for (method, target, host, port, status, location) in table {
-            let req = request(method, target, Version::Http11, &[("Host", host)]);
-            let resp = to_https(&req, port);
-            assert_eq!(resp.status, status, "{method} {target}");
-            assert_eq!(
-                resp.headers.get("Location"),
-                Some(location),
-                "{method} {target}"
-            );
-        }
-        // HTTP/1.0 without a Host names no place to go.
-        let req = request("GET", "/", Version::Http10, &[]);
-        assert_eq!(to_https(&req, 443).status, 400);
-    }
-
-    #[test]
-    fn a_panic_in_the_app_is_a_500_for_that_request_alone() {
-        let req = Request::fake("GET", "/boom.html");
-        let resp = call_catching_panics(&req, || panic!("the handler fell over"));
-        assert_eq!(resp.status, 500);
-        let body = String::from_utf8_lossy(resp.body.as_bytes().unwrap()).into_owned();
-        assert!(
-            !body.contains("fell over"),
-            "the cause stays in the log: {body}"
-        );
-        let resp = call_catching_panics(&req, || Response::text(200, "fine"));
-        assert_eq!(resp.status, 200);
-    }
-
-    #[test]
-    fn a_static_error_keeps_the_servers_status_and_headers_and_takes_the_apps_page() {
-        struct Styled;
-        impl App for Styled {
-            fn call(&self, _: &Request) -> Response {
-                Response::text(200, "unused")
-            }
-            fn error_page(&self, _: &Request, status: u16) -> Response {
-                Response::html(200, format!("<p>our {status}</p>"))
-                    .with_header("Allow", "from the app")
-            }
-        }
-        let req = Request::fake("DELETE", "/hello.txt");
-        let plain = Response::error_page(405)
-            .with_header("Allow", "GET, HEAD, OPTIONS")
-            .with_header("X-Server", "kept");
-        let page = with_apps_error_page(&Styled, &req, plain);
-        assert_eq!(page.status, 405);
-        assert_eq!(page.body.as_bytes(), Some(&b"<p>our 405</p>"[..]));
-        assert_eq!(
-            page.headers.get("Content-Type"),
-            Some("text/html; charset=utf-8")
-        );
-        assert_eq!(page.headers.get("X-Server"), Some("kept"));
-        // The server's header of that name wins, once.
-        assert_eq!(
-            page.headers.get_all("Allow").collect::<Vec<_>>(),
-            ["GET, HEAD, OPTIONS"]
-        );
     }
 }

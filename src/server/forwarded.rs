@@ -9,8 +9,11 @@
 //!
 //! `public_origin` is for a proxy that sends nothing: the site's origin, fixed.
 
+use crate::sync::Unpoisoned;
+use std::collections::HashMap;
 use std::fmt;
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
+use std::sync::Mutex;
 
 use crate::http::{Authority, Headers};
 
@@ -221,6 +224,84 @@ fn node(text: Option<&str>) -> Option<IpAddr> {
         // `[192.0.2.1]` is no IP literal: brackets are for IPv6.
         IpAddr::V4(_) if authority.host.starts_with('[') => None,
         ip => Some(ip),
+    }
+}
+
+impl TrustedProxies {
+    /// The client's address and the site's public origin, as far as the server knows them:
+    /// the peer and `public_origin`, unless the peer is a trusted proxy that forwarded them.
+    /// Over HTTPS with nothing forwarded, the origin is `https://` and the `Host` sent.
+    pub(crate) fn client_and_origin(
+        &self,
+        peer: SocketAddr,
+        headers: &Headers,
+        over_tls: bool,
+        public_origin: Option<&str>,
+    ) -> (IpAddr, Option<String>) {
+        let host = || headers.get("Host").map(str::trim);
+        let origin_of_tls = || {
+            over_tls
+                .then(|| host().map(|h| format!("https://{h}")))
+                .flatten()
+        };
+        if self.is_empty() {
+            let origin = public_origin.map(str::to_string).or_else(origin_of_tls);
+            return (peer.ip(), origin);
+        }
+        let seen = resolve(peer.ip(), headers, self);
+        let forwarded = || {
+            let host = seen.host.as_deref().map(str::trim).or_else(host)?;
+            let scheme = seen
+                .proto
+                .as_deref()
+                .filter(|p| matches!(*p, "http" | "https"));
+            (seen.host.is_some() || scheme.is_some())
+                .then(|| format!("{}://{host}", scheme.unwrap_or("http")))
+        };
+        let origin = public_origin
+            .map(str::to_string)
+            .or_else(forwarded)
+            .or_else(origin_of_tls);
+        (seen.client, origin)
+    }
+}
+
+/// Requests in flight per client that a trusted proxy forwarded: behind a proxy every
+/// connection is the proxy's, so the per-address limit counts requests, not connections.
+#[derive(Default)]
+pub(crate) struct InFlightByClient(Mutex<HashMap<IpAddr, usize>>);
+
+/// A forwarded client's place among the requests in flight, given back when dropped.
+pub(crate) struct InFlight<'a> {
+    counts: &'a InFlightByClient,
+    client: IpAddr,
+}
+
+impl InFlightByClient {
+    /// Counts one more request of `client`; `Err` when it already has `limit` in flight.
+    pub fn enter(&self, client: IpAddr, limit: usize) -> Result<InFlight<'_>, IpAddr> {
+        let mut counts = self.0.lock().unpoisoned();
+        let n = counts.entry(client).or_insert(0);
+        if *n >= limit {
+            return Err(client);
+        }
+        *n += 1;
+        Ok(InFlight {
+            counts: self,
+            client,
+        })
+    }
+}
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        let mut counts = self.counts.0.lock().unpoisoned();
+        if let Some(n) = counts.get_mut(&self.client) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.client);
+            }
+        }
     }
 }
 

@@ -10,6 +10,7 @@ mod activity;
 mod body;
 mod connection;
 mod date;
+mod dispatch;
 mod files_only;
 pub mod forwarded;
 mod framing;
@@ -20,7 +21,7 @@ mod request;
 mod response;
 mod sender;
 mod settings;
-mod shared;
+mod state;
 mod static_files;
 mod target;
 #[cfg(feature = "tls")]
@@ -33,14 +34,11 @@ mod tls_error;
 mod tls_stream;
 mod transport;
 
-use crate::sync::Unpoisoned;
 use std::fmt;
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 use std::path::PathBuf;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Instant;
 
 pub use files_only::FilesOnly;
 pub use settings::TlsFiles;
@@ -49,7 +47,7 @@ pub use tls_error::TlsError;
 
 use crate::http::App;
 use connection::Listening;
-use shared::Shared;
+use state::ServerState;
 
 /// A failure to start listening.
 #[derive(Debug)]
@@ -89,25 +87,23 @@ impl BindError {
 /// A bound, not yet running server.
 pub struct Server {
     listeners: Vec<(TcpListener, Listening)>,
-    shared: Arc<Shared>,
+    state: Arc<ServerState>,
 }
 
 /// Asks a running server to stop accepting and finish what it is doing.
 #[derive(Clone)]
-pub struct ShutdownHandle(Arc<Shared>);
+pub struct ShutdownHandle(Arc<ServerState>);
 
 impl ShutdownHandle {
     /// Begins a graceful shutdown; `Server::run` returns once it is done.
     pub fn shutdown(&self) {
-        self.0.shutting_down.store(true, Ordering::SeqCst);
-        let _guard = self.0.live();
-        self.0.changed.notify_all();
+        self.0.live.begin_shutdown();
     }
 }
 
 /// Reloads the TLS certificate and key from their files (on SIGHUP).
 #[derive(Clone)]
-pub struct ReloadHandle(Arc<Shared>);
+pub struct ReloadHandle(Arc<ServerState>);
 
 impl ReloadHandle {
     /// Reads the certificate and key again: new handshakes present them, connections already
@@ -194,7 +190,7 @@ impl Server {
         })?;
         Ok(Server {
             listeners,
-            shared: Arc::new(Shared::new(config, static_files, access_log, tls)),
+            state: Arc::new(ServerState::new(config, static_files, access_log, tls)),
         })
     }
 
@@ -209,17 +205,17 @@ impl Server {
 
     /// A handle that reloads the TLS certificate (for SIGHUP).
     pub fn reload_handle(&self) -> ReloadHandle {
-        ReloadHandle(self.shared.clone())
+        ReloadHandle(self.state.clone())
     }
 
     /// A handle that stops this server from another thread or a signal handler thread.
     pub fn shutdown_handle(&self) -> ShutdownHandle {
-        ShutdownHandle(self.shared.clone())
+        ShutdownHandle(self.state.clone())
     }
 
     /// Serves until shut down, then waits for requests in flight (at most the grace period).
     pub fn run(self, app: Arc<dyn App>) {
-        if let Some(tls) = &self.shared.tls {
+        if let Some(tls) = &self.state.tls {
             let files = tls.files();
             log::info!(
                 "HTTPS with {} and {} (TLS 1.2 and 1.3; SIGHUP reloads them)",
@@ -242,15 +238,11 @@ impl Server {
         let acceptors: Vec<_> = self
             .listeners
             .into_iter()
-            .map(|(l, kind)| acceptor::Acceptors::start(l, kind, self.shared.clone(), app.clone()))
+            .map(|(l, kind)| acceptor::Acceptors::start(l, kind, self.state.clone(), app.clone()))
             .collect();
 
-        let shared = &self.shared;
-        let mut live = shared.live();
-        while !shared.shutting_down.load(Ordering::SeqCst) {
-            live = shared.changed.wait(live).unpoisoned();
-        }
-        drop(live);
+        let live = &self.state.live;
+        live.wait_for_shutdown();
         log::info!("shutting down: no new connections, finishing requests in flight");
 
         for acceptor in &acceptors {
@@ -259,25 +251,7 @@ impl Server {
 
         // Connections waiting for a next request are closed now; busy ones close after their
         // response, which carries `Connection: close`.
-        let deadline = Instant::now() + shared.config.shutdown_grace;
-        let mut live = shared.live();
-        live.close_waiting();
-        while !live.is_empty() {
-            let now = Instant::now();
-            if now >= deadline {
-                log::warn!(
-                    "grace period over; dropping {} connection(s) still busy",
-                    live.len()
-                );
-                live.close_all();
-                break;
-            }
-            live = shared
-                .changed
-                .wait_timeout(live, deadline - now)
-                .unpoisoned()
-                .0;
-        }
+        live.drain(self.state.config.shutdown_grace);
         log::info!("stopped");
     }
 }

@@ -1,0 +1,79 @@
+//! What the accept loops and every connection thread share: the settings, the static files,
+//! the access log, the certificate, the live connections and the requests in flight behind
+//! a proxy.
+
+use std::net::{IpAddr, SocketAddr};
+
+use super::access_log::AccessLogger;
+use super::forwarded::{InFlight, InFlightByClient};
+use super::live::{Caps, Live};
+use super::settings::ServerConfig;
+use super::static_files::StaticFiles;
+use super::tls::Tls;
+use crate::http::Request;
+
+/// The server's state, one for all its listeners and threads.
+pub(crate) struct ServerState {
+    pub(crate) config: ServerConfig,
+    /// The files under the static folder.
+    pub(crate) static_files: StaticFiles,
+    /// Where each exchange is recorded.
+    pub(crate) access_log: AccessLogger,
+    /// The certificate and TLS settings, with `tls_cert` and `tls_key`.
+    pub(crate) tls: Option<Tls>,
+    /// Who holds a connection, and whether the server is shutting down.
+    pub(crate) live: Live,
+    /// Requests in flight per client a trusted proxy forwarded.
+    forwarded: InFlightByClient,
+}
+
+impl ServerState {
+    /// Nothing live yet, not shutting down.
+    pub(crate) fn new(
+        config: ServerConfig,
+        static_files: StaticFiles,
+        access_log: AccessLogger,
+        tls: Option<Tls>,
+    ) -> ServerState {
+        ServerState {
+            config,
+            static_files,
+            access_log,
+            tls,
+            live: Live::default(),
+            forwarded: InFlightByClient::default(),
+        }
+    }
+
+    /// The caps a new connection from `peer` is admitted under. A proxy's connections carry
+    /// many clients: they are limited per forwarded client, request by request
+    /// ([`ServerState::enter_forwarded`]), not per connection.
+    pub(crate) fn caps_for(&self, peer: SocketAddr) -> Caps {
+        let config = &self.config;
+        let proxy = config.trusted_proxies.contains(peer.ip());
+        Caps {
+            total: config.max_connections,
+            per_ip: if proxy {
+                0
+            } else {
+                config.max_connections_per_ip
+            },
+            min_rate: config.body_min_rate,
+        }
+    }
+
+    /// Counts `req` against its client's per-address limit when a trusted proxy forwarded
+    /// it: `Ok(Some(place))` to go on, `Err(client)` when the client already has as many
+    /// requests in flight as `max_connections_per_ip`; `Ok(None)` when there is nothing to
+    /// count (no limit, or the client connected directly and was counted on admission).
+    pub(crate) fn enter_forwarded(&self, req: &Request) -> Result<Option<InFlight<'_>>, IpAddr> {
+        let limit = self.config.max_connections_per_ip;
+        let (Some(client), Some(peer)) = (req.client, req.peer) else {
+            return Ok(None);
+        };
+        if limit == 0 || !self.config.trusted_proxies.contains(peer.ip()) {
+            return Ok(None);
+        }
+        self.forwarded.enter(client, limit).map(Some)
+    }
+}
