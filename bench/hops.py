@@ -63,6 +63,9 @@ class Start(gdb.Breakpoint):
         if state["served"] == 3:  # the probe, the warm-up, then this one
             state["counting"] = True
             state["thread"] = gdb.selected_thread().num
+            where = ("src/server/acceptor.rs", 0, "miniweb::server::acceptor::Acceptors::serve")
+            seen.add(where)
+            state["order"].append(where)
         return False
 
 class End(gdb.Breakpoint):
@@ -82,6 +85,16 @@ Start("-function miniweb::server::acceptor::Acceptors::serve", internal=True)
 End("-function miniweb::server::ShutdownHandle::shutdown", internal=True)
 gdb.execute("run")
 '''
+
+# Where each step of the course's path begins: the first function of it that a request enters.
+STEPS = [
+    ("accept, admit under the caps", None),
+    ("read and check the request", "miniweb::server::request::RequestReader::new"),
+    ("route: a file, or the app", "miniweb::server::dispatch::dispatch"),
+    ("the app: router, page cache, handler", "miniweb::framework::{impl#1}::call"),
+    ("write the response", "miniweb::server::response::write_response"),
+    ("log, close, give the place back", "miniweb::server::access_log::AccessLogger::log"),
+]
 
 DERIVED = re.compile(r"::\{impl#\d+\}::(clone|fmt|eq|ne|hash|default|cmp|partial_cmp)$")
 
@@ -145,8 +158,18 @@ def main():
         if f not in files:
             files.append(f)
     print(f"GET {args.path}: {len(hops)} functions of src/ in {len(files)} files")
-    for f in files:
-        print(f"  {f}: {sum(1 for h in hops if h[0] == f)}")
+    print("| step | functions | files (functions in each) |\n|---|---|---|")
+    starts = [next((i for i, h in enumerate(hops) if h[2] == m), None) if m else 0 for _, m in STEPS]
+    for k, (step, _) in enumerate(STEPS):
+        if starts[k] is None:
+            continue
+        end = next((s for s in starts[k + 1:] if s is not None), len(hops))
+        part = hops[starts[k]:end]
+        counts = {}
+        for f, _, _ in part:
+            counts[f] = counts.get(f, 0) + 1
+        where = ", ".join(f"`{f[4:]}` {n}" for f, n in counts.items())
+        print(f"| {step} | {len(part)} | {where} |")
     if args.list:
         for f, l, n in hops:
             print(f"{f}:{l}\t{n}")
