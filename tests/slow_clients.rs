@@ -132,7 +132,7 @@ fn a_lingering_close_ends_though_the_client_keeps_sending() {
 
 #[test]
 fn at_the_cap_an_idle_connection_makes_room() {
-    let s = InProcess::start(ok, |c| c.max_connections = 2);
+    let s = InProcess::start(ok, |c| c.max_connections = common::nonzero(2));
     let mut idle: Vec<Client> = (0..2)
         .map(|_| {
             let mut c = s.client();
@@ -209,7 +209,7 @@ fn block(s: &InProcess, gate: &Gate, n: usize, total: usize) -> Vec<Client> {
 #[test]
 fn connections_the_server_works_for_are_never_reclaimed_and_the_next_client_gets_503() {
     let (app, gate) = gated();
-    let s = InProcess::start(app, |c| c.max_connections = 2);
+    let s = InProcess::start(app, |c| c.max_connections = common::nonzero(2));
     // Both places are taken by requests the app is working on: nothing can be reclaimed.
     let mut busy = block(&s, &gate, 2, 2);
     let mut extra = s.client();
@@ -225,7 +225,7 @@ fn connections_the_server_works_for_are_never_reclaimed_and_the_next_client_gets
 #[test]
 fn a_client_waiting_for_room_gets_in_when_a_connection_ends() {
     let (app, gate) = gated();
-    let s = InProcess::start(app, |c| c.max_connections = 1);
+    let s = InProcess::start(app, |c| c.max_connections = common::nonzero(1));
     let mut busy = block(&s, &gate, 1, 1);
     let mut waiting = s.client();
     waiting.send_request("GET", "/next.html", &[("Connection", "close")], b"");
@@ -240,7 +240,7 @@ fn a_client_waiting_for_room_gets_in_when_a_connection_ends() {
 #[test]
 fn the_per_address_limit_reclaims_that_address_idle_connections_then_refuses() {
     let (app, gate) = gated();
-    let s = InProcess::start(app, |c| c.max_connections_per_ip = 2);
+    let s = InProcess::start(app, |c| c.max_connections_per_ip = Some(common::nonzero(2)));
     let mut idle = s.client();
     assert_eq!(idle.exchange("GET", "/a.html", &[], b"").status, 200);
     let mut busy = block(&s, &gate, 1, 1);
@@ -331,7 +331,7 @@ fn attacker(addr: SocketAddr, kind: Attack, stop: Arc<AtomicBool>) -> thread::Jo
 #[test]
 fn at_the_cap_slow_clients_make_room_for_ordinary_ones() {
     let s = InProcess::start(ok, |c| {
-        c.max_connections = 8;
+        c.max_connections = common::nonzero(8);
         c.header_timeout = Duration::from_secs(30);
         c.body_timeout = Duration::from_secs(30);
         c.send_timeout = Duration::from_secs(30);

@@ -10,6 +10,7 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
+use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -96,8 +97,8 @@ impl Default for RawConfig {
             database: String::new(),
             database_connections: 8,
             migrations_dir: "migrations".into(),
-            max_connections: int(server.max_connections),
-            max_connections_per_ip: int(server.max_connections_per_ip),
+            max_connections: int(server.max_connections.get()),
+            max_connections_per_ip: server.max_connections_per_ip.map_or(0, |n| int(n.get())),
             trusted_proxies: String::new(),
             public_origin: server.public_origin.unwrap_or_default(),
             tls_cert: PathBuf::new(),
@@ -329,13 +330,19 @@ impl Config {
             compression: raw.compression,
             autoindex_stylesheet: (!raw.autoindex_stylesheet.is_empty())
                 .then_some(raw.autoindex_stylesheet),
-            max_connections: int("max_connections", raw.max_connections, 1, 1_000_000)? as usize,
-            max_connections_per_ip: int(
+            max_connections: NonZeroUsize::new(int(
+                "max_connections",
+                raw.max_connections,
+                1,
+                1_000_000,
+            )? as usize)
+            .expect("checked to be at least 1"),
+            max_connections_per_ip: NonZeroUsize::new(int(
                 "max_connections_per_ip",
                 raw.max_connections_per_ip,
                 0,
                 1_000_000,
-            )? as usize,
+            )? as usize),
             listen_backlog: int("listen_backlog", raw.listen_backlog, 1, 65_535)? as u32,
             header_timeout: secs("header_timeout_secs", raw.header_timeout_secs)?,
             idle_timeout: secs("idle_timeout_secs", raw.idle_timeout_secs)?,

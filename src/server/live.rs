@@ -17,6 +17,7 @@
 use crate::sync::Unpoisoned;
 use std::collections::{HashMap, VecDeque};
 use std::net::{IpAddr, Shutdown, SocketAddr, TcpStream};
+use std::num::NonZeroUsize;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -180,9 +181,9 @@ pub(crate) struct LiveConnection {
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Caps {
     /// Live connections at most.
-    pub total: usize,
-    /// Live connections from one address at most; 0 for no limit.
-    pub per_ip: usize,
+    pub total: NonZeroUsize,
+    /// Live connections from one address at most; `None` for no limit.
+    pub per_ip: Option<NonZeroUsize>,
     /// Below this many bytes per second, a client sending its request is slow.
     pub min_rate: u64,
 }
@@ -205,19 +206,20 @@ impl LiveSet {
         let ip = conn.peer.ip();
         let min_rate = caps.min_rate.max(1);
         let mut reclaimed = Vec::new();
-        if caps.per_ip > 0 && self.per_ip.get(&ip).copied().unwrap_or(0) >= caps.per_ip {
+        let per_ip = caps.per_ip.map(NonZeroUsize::get);
+        if per_ip.is_some_and(|cap| self.per_ip.get(&ip).copied().unwrap_or(0) >= cap) {
             match self.reclaim(now, min_rate, Some(ip)) {
                 Some(r) => reclaimed.push(r),
                 None => return Err("per-address connection limit"),
             }
         }
-        if self.conns.len() >= caps.total {
+        if self.conns.len() >= caps.total.get() {
             match self.reclaim(now, min_rate, None) {
                 Some(r) => reclaimed.push(r),
                 None => return Err("connection cap"),
             }
         }
-        if caps.per_ip > 0 {
+        if per_ip.is_some() {
             *self.per_ip.entry(ip).or_insert(0) += 1;
         }
         self.conns.insert(id, conn.clone());
@@ -254,7 +256,7 @@ impl LiveSet {
 
     /// Whether another new connection may wait for room under `caps`.
     fn may_wait(&self, caps: Caps) -> bool {
-        self.queue.len() < caps.total
+        self.queue.len() < caps.total.get()
     }
 
     /// Whether `id` is first in the queue.

@@ -2,6 +2,7 @@
 //! `config.toml`, an example with `ServerConfig::default()`).
 
 use super::forwarded::TrustedProxies;
+use std::num::NonZeroUsize;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -46,10 +47,10 @@ pub struct ServerConfig {
     pub compression: bool,
     /// Live connections at most; past this, room is reclaimed from idle or slow connections,
     /// and new ones get a 503 only when there is none to reclaim.
-    pub max_connections: usize,
-    /// Live connections from one client address at most; 0 for no limit. Behind a trusted
-    /// proxy, requests in flight from one forwarded client address at most, instead.
-    pub max_connections_per_ip: usize,
+    pub max_connections: NonZeroUsize,
+    /// Live connections from one client address at most; `None` for no limit. Behind a
+    /// trusted proxy, requests in flight from one forwarded client address at most, instead.
+    pub max_connections_per_ip: Option<NonZeroUsize>,
     /// Peers whose `Forwarded` / `X-Forwarded-*` headers are believed (reverse proxies).
     pub trusted_proxies: TrustedProxies,
     /// The site's origin (`https://stocks.example`) whatever the request says, for a proxy
@@ -103,8 +104,8 @@ impl Default for ServerConfig {
             autoindex: false,
             autoindex_stylesheet: None,
             compression: true,
-            max_connections: 1024,
-            max_connections_per_ip: 0,
+            max_connections: NonZeroUsize::new(1024).expect("not zero"),
+            max_connections_per_ip: None,
             trusted_proxies: TrustedProxies::default(),
             public_origin: None,
             tls: None,

@@ -53,11 +53,7 @@ impl ServerState {
         let proxy = config.trusted_proxies.contains(peer.ip());
         Caps {
             total: config.max_connections,
-            per_ip: if proxy {
-                0
-            } else {
-                config.max_connections_per_ip
-            },
+            per_ip: config.max_connections_per_ip.filter(|_| !proxy),
             min_rate: config.body_min_rate,
         }
     }
@@ -67,13 +63,14 @@ impl ServerState {
     /// requests in flight as `max_connections_per_ip`; `Ok(None)` when there is nothing to
     /// count (no limit, or the client connected directly and was counted on admission).
     pub(crate) fn enter_forwarded(&self, req: &Request) -> Result<Option<InFlight<'_>>, IpAddr> {
-        let limit = self.config.max_connections_per_ip;
-        let (Some(client), Some(peer)) = (req.client, req.peer) else {
+        let (Some(limit), Some(client), Some(peer)) =
+            (self.config.max_connections_per_ip, req.client, req.peer)
+        else {
             return Ok(None);
         };
-        if limit == 0 || !self.config.trusted_proxies.contains(peer.ip()) {
+        if !self.config.trusted_proxies.contains(peer.ip()) {
             return Ok(None);
         }
-        self.forwarded.enter(client, limit).map(Some)
+        self.forwarded.enter(client, limit.get()).map(Some)
     }
 }

@@ -328,8 +328,8 @@ pub struct InProcess {
 pub fn test_config(root: &Path) -> ServerConfig {
     ServerConfig {
         static_dir: Some(root.to_path_buf()),
-        max_connections: 64,
-        max_connections_per_ip: 0,
+        max_connections: nonzero(64),
+        max_connections_per_ip: None,
         listen_backlog: 1024,
         header_timeout: Duration::from_secs(2),
         idle_timeout: Duration::from_secs(2),
@@ -612,4 +612,9 @@ impl Client {
             }
         }
     }
+}
+
+/// `n`, which the test knows is not zero, as the config's type for a count that must not be.
+pub fn nonzero(n: usize) -> std::num::NonZeroUsize {
+    std::num::NonZeroUsize::new(n).expect("a test's count is not zero")
 }
