@@ -1,8 +1,9 @@
-//! `config.toml`: every setting's library default in one place, validated before anything binds
-//! or opens. Relative paths are relative to the folder of the file that names them (the
-//! current folder when no file is read).
+//! `config.toml`: what the settings are once read and checked ([`Config`]), before anything
+//! binds or opens. How they are read, and each key's default, is in `raw.rs`; relative paths
+//! are relative to the folder of the file that names them (the current folder when no file is
+//! read).
 //!
-//! Settings come in layers, each overriding the one before: miniweb's defaults (here), the
+//! Settings come in layers, each overriding the one before: miniweb's defaults, the
 //! app's own defaults (a TOML text it hands to [`crate::Site::defaults`]), the config file,
 //! then `MINIWEB_*` environment variables; the command line comes last, in the runner. Each
 //! side's settings are then a plain struct of its own (the server's and the framework's), so
@@ -10,21 +11,15 @@
 
 use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, ToSocketAddrs};
-use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
-
-use crate::framework::{Location, Settings};
-use crate::server::forwarded::TrustedProxies;
-use crate::server::{AccessLog, ServerConfig, TlsFiles, MAX_HEADERS_CEILING};
+use crate::framework::Settings;
+use crate::server::ServerConfig;
 
 /// The file looked for in the current folder when `--config` is not given.
 pub const DEFAULT_FILE: &str = "config.toml";
 
 pub use super::layers::ENV_PREFIX;
-use super::layers::{overlay, with_env, Origins};
 
 /// Which files [`Config::load`] reads, and what lies under them.
 #[derive(Debug, Clone, Copy)]
@@ -35,96 +30,6 @@ pub struct Sources<'a> {
     pub default_file: bool,
     /// The app's own defaults, as TOML text with keys of the config file.
     pub app_defaults: &'a str,
-}
-
-/// The settings as written in the file; every field has a default, unknown keys are errors.
-#[derive(Debug, Deserialize, Serialize)]
-#[serde(deny_unknown_fields, default)]
-struct RawConfig {
-    host: String,
-    port: i64,
-    static_dir: PathBuf,
-    document_root: PathBuf,
-    autoindex: bool,
-    autoindex_stylesheet: String,
-    templates_dir: PathBuf,
-    database: String,
-    database_connections: i64,
-    migrations_dir: PathBuf,
-    max_connections: i64,
-    max_connections_per_ip: i64,
-    trusted_proxies: String,
-    public_origin: String,
-    tls_cert: PathBuf,
-    tls_key: PathBuf,
-    http_redirect_port: i64,
-    listen_backlog: i64,
-    header_timeout_secs: i64,
-    idle_timeout_secs: i64,
-    body_timeout_secs: i64,
-    body_min_bytes_per_sec: i64,
-    send_timeout_secs: i64,
-    send_min_bytes_per_sec: i64,
-    linger_timeout_secs: i64,
-    shutdown_grace_secs: i64,
-    max_head_bytes: i64,
-    max_headers: i64,
-    max_body_bytes: i64,
-    cache_control: String,
-    page_cache: bool,
-    compression: bool,
-    server_timing: bool,
-    dev: bool,
-    log_level: String,
-    access_log: String,
-}
-
-/// The server's keys take their defaults from the server itself (`ServerConfig::default`),
-/// so that each default is written once; the framework's and the runner's are here.
-impl Default for RawConfig {
-    fn default() -> Self {
-        let server = ServerConfig::default();
-        let secs = |d: Duration| d.as_secs() as i64;
-        let int = |n: usize| n as i64;
-        RawConfig {
-            host: "localhost".into(),
-            port: 8080,
-            static_dir: server.static_dir.unwrap_or_default(),
-            document_root: server.document_root.unwrap_or_default(),
-            autoindex: server.autoindex,
-            autoindex_stylesheet: server.autoindex_stylesheet.unwrap_or_default(),
-            templates_dir: "templates".into(),
-            database: String::new(),
-            database_connections: 8,
-            migrations_dir: "migrations".into(),
-            max_connections: int(server.max_connections.get()),
-            max_connections_per_ip: server.max_connections_per_ip.map_or(0, |n| int(n.get())),
-            trusted_proxies: String::new(),
-            public_origin: server.public_origin.unwrap_or_default(),
-            tls_cert: PathBuf::new(),
-            tls_key: PathBuf::new(),
-            http_redirect_port: server.http_redirect_port.map_or(0, i64::from),
-            listen_backlog: i64::from(server.listen_backlog),
-            header_timeout_secs: secs(server.header_timeout),
-            idle_timeout_secs: secs(server.idle_timeout),
-            body_timeout_secs: secs(server.body_timeout),
-            body_min_bytes_per_sec: server.body_min_rate as i64,
-            send_timeout_secs: secs(server.send_timeout),
-            send_min_bytes_per_sec: server.send_min_rate as i64,
-            linger_timeout_secs: secs(server.linger_timeout),
-            shutdown_grace_secs: secs(server.shutdown_grace),
-            max_head_bytes: int(server.max_head_bytes),
-            max_headers: int(server.max_headers),
-            max_body_bytes: server.max_body_bytes as i64,
-            cache_control: server.cache_control,
-            page_cache: true,
-            compression: server.compression,
-            server_timing: true,
-            dev: false,
-            log_level: "info".into(),
-            access_log: "-".into(),
-        }
-    }
 }
 
 /// Validated settings, with paths made absolute: where to listen, the server's settings, the
@@ -158,244 +63,6 @@ impl fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Config {
-    /// Loads the layers `sources` names: the library's defaults, the app's, the file (if
-    /// any), then the `MINIWEB_*` environment variables.
-    pub fn load(sources: Sources<'_>) -> Result<Config, ConfigError> {
-        let env = |name: &str| std::env::var(name).ok();
-        let (file, must_exist) = match sources.file {
-            Some(p) => (Some(p.to_path_buf()), true),
-            None if sources.default_file => (Some(PathBuf::from(DEFAULT_FILE)), false),
-            None => (None, false),
-        };
-        let text = match &file {
-            Some(path) => match std::fs::read_to_string(path) {
-                Ok(text) => Some(text),
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound && !must_exist => None,
-                Err(e) => return Err(ConfigError(format!("{}: {e}", path.display()))),
-            },
-            None => None,
-        };
-        match (file, text) {
-            (Some(path), Some(text)) => {
-                Config::parse_layers(sources.app_defaults, Some((&text, &path)), &env)
-            }
-            _ => Config::parse_layers(sources.app_defaults, None, &env),
-        }
-    }
-
-    /// Parses the text of a config file found at `file`, over the library's defaults alone,
-    /// with no environment.
-    pub fn parse(text: &str, file: &Path) -> Result<Config, ConfigError> {
-        Config::parse_layers("", Some((text, file)), &|_| None)
-    }
-
-    /// Parses the layers: `app_defaults` (TOML), then the text of a config file found at the
-    /// given path, if any; `env` looks up `MINIWEB_*` variables. Without a file, relative
-    /// paths are relative to the current folder.
-    pub fn parse_layers(
-        app_defaults: &str,
-        file: Option<(&str, &Path)>,
-        env: &dyn Fn(&str) -> Option<String>,
-    ) -> Result<Config, ConfigError> {
-        let mut table =
-            toml::Table::try_from(RawConfig::default()).expect("the defaults serialise to a table");
-        let mut origins = Origins::default();
-        overlay(&mut table, app_defaults, "the app's defaults", &mut origins)
-            .map_err(ConfigError)?;
-        let base = match file {
-            Some((text, path)) => {
-                let name = path.display().to_string();
-                overlay(&mut table, text, &name, &mut origins).map_err(ConfigError)?;
-                let folder = match path.parent() {
-                    Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-                    _ => PathBuf::from("."),
-                };
-                folder
-                    .canonicalize()
-                    .map_err(|e| ConfigError(format!("{name}: folder {}: {e}", folder.display())))?
-            }
-            None => {
-                std::env::current_dir().map_err(|e| ConfigError(format!("current folder: {e}")))?
-            }
-        };
-        with_env(&mut table, env, &mut origins).map_err(ConfigError)?;
-        let raw: RawConfig = table
-            .try_into()
-            .map_err(|e| ConfigError(format!("settings: {e}")))?;
-        let mut config = Config::validate(raw, &base, &origins)?;
-        if let Some((_, path)) = file {
-            config.file = Some(base.join(path.file_name().unwrap_or(path.as_os_str())));
-        }
-        Ok(config)
-    }
-
-    fn validate(raw: RawConfig, base: &Path, from: &Origins) -> Result<Config, ConfigError> {
-        let int = |key: &str, v: i64, min: i64, max: i64| -> Result<i64, ConfigError> {
-            if v < min || v > max {
-                Err(ConfigError(format!(
-                    "{}: {key} must be {min}-{max}, got {v}",
-                    from.of(key)
-                )))
-            } else {
-                Ok(v)
-            }
-        };
-        let secs =
-            |key: &str, v: i64| int(key, v, 1, 86_400).map(|s| Duration::from_secs(s as u64));
-        let rate = |key: &str, v: i64| int(key, v, 0, 1 << 40).map(|r| r as u64);
-        let level = raw.log_level.to_ascii_lowercase();
-        if !["off", "error", "warn", "info", "debug", "trace"].contains(&level.as_str()) {
-            return Err(ConfigError(format!(
-                "{}: log_level must be one of off, error, warn, info, debug, trace, got {:?}",
-                from.of("log_level"),
-                raw.log_level
-            )));
-        }
-        if raw.host.trim().is_empty() {
-            return Err(ConfigError(format!(
-                "{}: host must not be empty",
-                from.of("host")
-            )));
-        }
-        if raw.cache_control.contains(['\r', '\n']) {
-            return Err(ConfigError(format!(
-                "{}: cache_control must be one line",
-                from.of("cache_control")
-            )));
-        }
-        let trusted_proxies = TrustedProxies::parse(&raw.trusted_proxies).map_err(|e| {
-            ConfigError(format!(
-                "{}: trusted_proxies: {e}",
-                from.of("trusted_proxies")
-            ))
-        })?;
-        let public_origin = match raw.public_origin.trim().trim_end_matches('/') {
-            "" => None,
-            origin => Some(check_origin(origin).map_err(|e| {
-                ConfigError(format!("{}: public_origin {e}", from.of("public_origin")))
-            })?),
-        };
-        let tls = match (
-            raw.tls_cert.as_os_str().is_empty(),
-            raw.tls_key.as_os_str().is_empty(),
-        ) {
-            (true, true) => None,
-            (false, false) => Some(TlsFiles {
-                cert: base.join(&raw.tls_cert),
-                key: base.join(&raw.tls_key),
-            }),
-            (false, true) => {
-                return Err(ConfigError(format!(
-                    "{}: tls_cert needs tls_key, the certificate's private key",
-                    from.of("tls_key")
-                )))
-            }
-            (true, false) => {
-                return Err(ConfigError(format!(
-                    "{}: tls_key needs tls_cert, the certificate it belongs to",
-                    from.of("tls_cert")
-                )))
-            }
-        };
-        let port = int("port", raw.port, 0, 65535)? as u16;
-        let http_redirect_port = match int("http_redirect_port", raw.http_redirect_port, 0, 65535)?
-        {
-            0 => None,
-            p if tls.is_none() => {
-                return Err(ConfigError(format!(
-                    "{}: http_redirect_port = {p} redirects to HTTPS, which needs tls_cert and \
-                     tls_key",
-                    from.of("http_redirect_port")
-                )))
-            }
-            p if p == i64::from(port) => {
-                return Err(ConfigError(format!(
-                    "{}: http_redirect_port must differ from port ({port})",
-                    from.of("http_redirect_port")
-                )))
-            }
-            p => Some(p as u16),
-        };
-        let server = ServerConfig {
-            trusted_proxies,
-            public_origin,
-            tls,
-            http_redirect_port,
-            static_dir: (!raw.static_dir.as_os_str().is_empty()).then(|| base.join(raw.static_dir)),
-            document_root: (!raw.document_root.as_os_str().is_empty())
-                .then(|| base.join(&raw.document_root)),
-            builtin_static: &[],
-            never_served: Vec::new(),
-            autoindex: raw.autoindex,
-            compression: raw.compression,
-            autoindex_stylesheet: (!raw.autoindex_stylesheet.is_empty())
-                .then_some(raw.autoindex_stylesheet),
-            max_connections: NonZeroUsize::new(int(
-                "max_connections",
-                raw.max_connections,
-                1,
-                1_000_000,
-            )? as usize)
-            .expect("checked to be at least 1"),
-            max_connections_per_ip: NonZeroUsize::new(int(
-                "max_connections_per_ip",
-                raw.max_connections_per_ip,
-                0,
-                1_000_000,
-            )? as usize),
-            listen_backlog: int("listen_backlog", raw.listen_backlog, 1, 65_535)? as u32,
-            header_timeout: secs("header_timeout_secs", raw.header_timeout_secs)?,
-            idle_timeout: secs("idle_timeout_secs", raw.idle_timeout_secs)?,
-            body_timeout: secs("body_timeout_secs", raw.body_timeout_secs)?,
-            body_min_rate: rate("body_min_bytes_per_sec", raw.body_min_bytes_per_sec)?,
-            send_timeout: secs("send_timeout_secs", raw.send_timeout_secs)?,
-            send_min_rate: rate("send_min_bytes_per_sec", raw.send_min_bytes_per_sec)?,
-            linger_timeout: secs("linger_timeout_secs", raw.linger_timeout_secs)?,
-            shutdown_grace: secs("shutdown_grace_secs", raw.shutdown_grace_secs)?,
-            max_head_bytes: int("max_head_bytes", raw.max_head_bytes, 256, 1 << 20)? as usize,
-            max_headers: int(
-                "max_headers",
-                raw.max_headers,
-                1,
-                MAX_HEADERS_CEILING as i64,
-            )? as usize,
-            max_body_bytes: int("max_body_bytes", raw.max_body_bytes, 0, 1 << 40)? as u64,
-            cache_control: raw.cache_control,
-            access_log: match raw.access_log.as_str() {
-                "-" => AccessLog::Stdout,
-                "off" => AccessLog::Off,
-                "" => {
-                    return Err(ConfigError(format!(
-                        "{}: access_log must be \"-\" (standard output), \"off\" or a file",
-                        from.of("access_log")
-                    )))
-                }
-                file => AccessLog::File(base.join(file)),
-            },
-        };
-        let framework = Settings {
-            templates_dir: base.join(raw.templates_dir),
-            database: (!raw.database.is_empty()).then(|| Location::parse(&raw.database, base)),
-            database_connections: int("database_connections", raw.database_connections, 1, 1000)?
-                as usize,
-            migrations_dir: base.join(raw.migrations_dir),
-            page_cache: raw.page_cache,
-            compression: raw.compression,
-            server_timing: raw.server_timing,
-            dev: raw.dev,
-            builtin_templates: &[],
-            builtin_migrations: &[],
-        };
-        Ok(Config {
-            file: None,
-            host: raw.host,
-            port,
-            server,
-            framework,
-            log_level: level,
-        })
-    }
-
     /// The addresses to listen on: both loopbacks for `localhost`, else exactly `host`.
     pub fn listen_addrs(&self) -> Result<Vec<SocketAddr>, ConfigError> {
         if self.host.eq_ignore_ascii_case("localhost") {
@@ -420,24 +87,12 @@ impl Config {
     }
 }
 
-/// `origin` if it is a web origin, `http://` or `https://` then a host and perhaps a port,
-/// with nothing after (as a browser's `Origin` header says it); lower-cased.
-fn check_origin(origin: &str) -> Result<String, String> {
-    let rest = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-        .ok_or_else(|| format!("must start with http:// or https://, got {origin:?}"))?;
-    if crate::http::Authority::parse(rest).is_none() {
-        return Err(format!(
-            "must be a scheme and a host, with a port if any and no path, got {origin:?}"
-        ));
-    }
-    Ok(origin.to_ascii_lowercase())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::framework::Location;
+    use crate::runner::raw::RawConfig;
+    use crate::server::AccessLog;
 
     fn parse(text: &str) -> Result<Config, ConfigError> {
         let dir = std::env::temp_dir();

@@ -12,6 +12,7 @@
 mod args;
 pub mod config;
 mod layers;
+mod raw;
 mod signals;
 
 use std::path::{Path, PathBuf};
