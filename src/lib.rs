@@ -46,6 +46,7 @@ pub mod http;
 pub mod runner;
 pub mod server;
 mod sync;
+pub mod test_client;
 
 pub use runner::{run, Site};
 

@@ -2,7 +2,8 @@
 //! README. The library is `http`, `encoding`, `server`, `framework` and `runner`; the stock
 //! site (`main`, `stocks`, `builtin`) is the binary, and nothing of the library uses it.
 //! `server` never uses `framework` or `runner`; `framework` never uses `server` or `runner`;
-//! `http` and `builtin` use nothing of the crate, `encoding` only `http`; the stock site's handlers
+//! `http` and `builtin` use nothing of the crate, `encoding` and `test_client` only `http`; the
+//! stock site's handlers
 //! (`stocks`) use the framework and the interface only; and no files import each other, in a
 //! circle of any length.
 //!
@@ -251,6 +252,18 @@ fn every_arrow_points_down() {
         (
             "encoding",
             &["server", "framework", "runner", site[0], site[1]],
+        ),
+        // The in-process client speaks to any App through the interface alone.
+        (
+            "test_client",
+            &[
+                "server",
+                "framework",
+                "runner",
+                "encoding",
+                site[0],
+                site[1],
+            ],
         ),
         // Surviving a poisoned lock: a leaf of its own.
         (

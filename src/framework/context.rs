@@ -1,16 +1,33 @@
 //! What a handler gets: the request, the values its route captured, and the framework's
-//! services (a database connection, the templates, the form in the body).
+//! services (a database connection, the templates, the session, the body as a form or
+//! JSON, `url_for`).
 
-use std::time::Instant;
+use std::cell::{RefCell, RefMut};
+use std::time::{Instant, SystemTime};
 
 use super::database::Db;
 use super::error::Error;
 use super::flash;
 use super::form::Form;
 use super::represent::{self, Representation};
+use super::session::{self, Session, Signer};
 use super::timing::{TimedConnection, Timing};
+use super::url::Urls;
 use crate::http::{Request, Response};
+use serde::de::DeserializeOwned;
 use serde::Serialize;
+
+/// What the framework lends every handler call, beside the request.
+#[derive(Clone, Copy)]
+pub(crate) struct Services<'a> {
+    /// `None` when the app has no database.
+    pub db: Option<&'a Db>,
+    pub tera: &'a tera::Tera,
+    pub timing: &'a Timing,
+    /// `None` when the app has no `secret_key`.
+    pub sessions: Option<&'a Signer>,
+    pub urls: &'a Urls,
+}
 
 /// What a handler gets: the request, the captured path parameters, and the framework's
 /// services (database, templates).
@@ -28,26 +45,127 @@ pub struct Ctx<'a> {
     timing: &'a Timing,
     /// A message left by a failed action for this page to show once (see `flash`).
     flash: Option<String>,
+    sessions: Option<&'a Signer>,
+    /// The session, once a handler or hook has asked for it.
+    session: RefCell<Option<Session>>,
+    urls: &'a Urls,
 }
 
 impl<'a> Ctx<'a> {
     /// The context of one call of a handler.
-    pub(crate) fn new(
-        req: &'a Request,
-        params: Params,
-        db: Option<&'a Db>,
-        tera: &'a tera::Tera,
-        timing: &'a Timing,
-    ) -> Self {
+    pub(crate) fn new(req: &'a Request, params: Params, services: Services<'a>) -> Self {
         Ctx {
             req,
             params,
-            db,
-            tera,
+            db: services.db,
+            tera: services.tera,
             negotiated: represent::negotiated(req),
-            timing,
+            timing: services.timing,
             flash: flash::read(req),
+            sessions: services.sessions,
+            session: RefCell::new(None),
+            urls: services.urls,
         }
+    }
+
+    /// The templates this request renders with.
+    pub(crate) fn templates(&self) -> &tera::Tera {
+        self.tera
+    }
+
+    /// Where this request's time goes.
+    pub(crate) fn timing(&self) -> &Timing {
+        self.timing
+    }
+
+    /// The signed session (Flask's `session`), read from its cookie the first time it is
+    /// asked for: `cx.session()?.get::<String>("user")`, `cx.session()?.insert("user", name)?`.
+    /// A change is saved on the response. Signed, not encrypted: the client can read it.
+    /// Without `secret_key` in the config, a 500 that says so in the log.
+    pub fn session(&self) -> Result<RefMut<'_, Session>, Error> {
+        let signer = self.sessions.ok_or_else(|| {
+            Error::Internal(
+                "sessions need a secret_key: set secret_key in config.toml or MINIWEB_SECRET_KEY"
+                    .into(),
+            )
+        })?;
+        let mut slot = self.session.borrow_mut();
+        if slot.is_none() {
+            *slot = Some(signer.open(self.req));
+        }
+        Ok(RefMut::map(slot, |s| {
+            s.get_or_insert_with(Session::default)
+        }))
+    }
+
+    /// The cookie `name` the client sent, if any.
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.req.cookie(name)
+    }
+
+    /// The path of the handler `name` with `params` (see `url.rs`): `cx.url_for("add",
+    /// &[("code", "000007")])?` is `/add/000007.html`. An unknown name or a missing
+    /// parameter is a 500 naming both.
+    pub fn url_for(&self, name: &str, params: &[(&str, &str)]) -> Result<String, Error> {
+        self.urls.build(name, params).map_err(Error::Internal)
+    }
+
+    /// The body as JSON of type `T` (Flask's `request.get_json()`): 415 unless the request
+    /// says `Content-Type: application/json` (or `…+json`); 400 with serde's message when
+    /// the body is not JSON or does not fit `T`. The server's body limit applies; nesting
+    /// deeper than 128 levels is refused, not followed down the stack.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
+        let essence = self
+            .req
+            .header("Content-Type")
+            .and_then(|ct| ct.split(';').next())
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase();
+        let is_json = essence == "application/json"
+            || essence
+                .strip_prefix("application/")
+                .is_some_and(|s| s.ends_with("+json"));
+        if !is_json {
+            let got = if essence.is_empty() {
+                "no Content-Type"
+            } else {
+                &essence
+            };
+            return Err(Error::UnsupportedMediaType(format!(
+                "This address takes JSON (application/json), not {got}."
+            )));
+        }
+        serde_json::from_slice(&self.req.body)
+            .map_err(|e| Error::BadRequest(format!("The body is not the JSON expected: {e}.")))
+    }
+
+    /// The response with what this call leaves behind: the session's cookie when it changed,
+    /// and, when the answer depended on the session, `Vary: Cookie` (and `Cache-Control:
+    /// private` for a client that has one). Runs once; later calls change nothing.
+    pub(crate) fn finish(&self, resp: Response) -> Result<Response, Error> {
+        let Some(session) = self.session.borrow_mut().take() else {
+            return Ok(resp);
+        };
+        let mut resp = resp;
+        if !resp.headers.has_token("Vary", "Cookie") {
+            resp.headers.append("Vary", "Cookie");
+        }
+        if self.req.cookie(session::COOKIE).is_some() && !resp.headers.contains("Cache-Control") {
+            resp.headers.set("Cache-Control", "private");
+        }
+        if session.changed() {
+            if let Some(signer) = self.sessions {
+                let secure = self
+                    .req
+                    .origin
+                    .as_deref()
+                    .is_some_and(|o| o.starts_with("https://"));
+                let cookie = signer.seal(&session, SystemTime::now(), secure)?;
+                resp = resp.with_cookie(&cookie);
+            }
+        }
+        Ok(resp)
     }
 
     /// The representation the client asked for (`?format=`, else `Accept`); `None` when it

@@ -25,8 +25,10 @@ pub enum Error {
     NotAcceptable(String),
     /// 409: the request conflicts with the current state (already followed).
     Conflict(String),
-    /// 415: the body is not a form.
+    /// 415: the body is not of the type this address takes (a form, JSON).
     UnsupportedMediaType(String),
+    /// 413: the body, or a file in it, is over its size limit.
+    PayloadTooLarge(String),
     /// 500 (503 if the database was busy): a database failure.
     Db(SqlError),
     /// 500: a template failed to render.
@@ -48,6 +50,7 @@ impl Error {
             Error::NotAcceptable(_) => 406,
             Error::Conflict(_) => 409,
             Error::UnsupportedMediaType(_) => 415,
+            Error::PayloadTooLarge(_) => 413,
             Error::Db(e) if e.is_busy() => 503,
             Error::Db(_) | Error::Template(_) | Error::Io(_) | Error::Internal(_) => 500,
         }
@@ -62,7 +65,8 @@ impl Error {
             | Error::Forbidden(m)
             | Error::Conflict(m)
             | Error::NotAcceptable(m)
-            | Error::UnsupportedMediaType(m) => m,
+            | Error::UnsupportedMediaType(m)
+            | Error::PayloadTooLarge(m) => m,
             Error::MethodNotAllowed { .. } => server_message(405),
             Error::Db(e) if e.is_busy() => server_message(503),
             Error::Db(_) | Error::Template(_) | Error::Io(_) | Error::Internal(_) => {
@@ -85,6 +89,7 @@ impl Error {
             Error::NotAcceptable(m) => Error::NotAcceptable(m.clone()),
             Error::Conflict(m) => Error::Conflict(m.clone()),
             Error::UnsupportedMediaType(m) => Error::UnsupportedMediaType(m.clone()),
+            Error::PayloadTooLarge(m) => Error::PayloadTooLarge(m.clone()),
             Error::Db(e) if e.is_busy() => Error::Db(SqlError::Unavailable(e.to_string())),
             other => Error::Internal(format!(
                 "the render this request waited for failed: {other}"
@@ -123,28 +128,40 @@ impl Error {
         extra: impl FnOnce(&mut tera::Context),
     ) -> Response {
         let status = self.status();
-        if status >= 500 {
-            log::error!("{} {}: {self}", req.method, req.target);
-        } else {
-            log::debug!("{} {}: {self}", req.method, req.target);
-        }
+        self.log(req);
         let message = Message {
             text: self.public_message(),
             generic: self.is_generic(),
         };
-        let mut resp = page_with(tera, status, message, |page| {
+        let resp = page_with(tera, status, message, |page| {
             if dev {
                 page.insert("cause", &self.to_string());
             }
             extra(page);
         });
+        self.with_its_headers(resp)
+    }
+
+    /// Records the error: a server error's cause at error level, a client error at debug.
+    pub(crate) fn log(&self, req: &Request) {
+        if self.status() >= 500 {
+            log::error!("{} {}: {self}", req.method, req.target);
+        } else {
+            log::debug!("{} {}: {self}", req.method, req.target);
+        }
+    }
+
+    /// `page` as the answer to this error: its status, with `Allow` for a 405 and
+    /// `Retry-After` for a 503.
+    pub(crate) fn with_its_headers(&self, mut page: Response) -> Response {
+        page.status = self.status();
         if let Error::MethodNotAllowed { allow } = self {
-            resp.headers.append("Allow", allow.join(", "));
+            page.headers.set("Allow", allow.join(", "));
         }
-        if status == 503 {
-            resp.headers.append("Retry-After", "1");
+        if page.status == 503 {
+            page.headers.set("Retry-After", "1");
         }
-        resp
+        page
     }
 }
 
@@ -166,8 +183,9 @@ impl Message<'static> {
     }
 }
 
-/// `error.html` filled with `status`, `reason`, `message` and `generic`; the app's
-/// `error.html` is optional, and without it (or if it fails) a plain page says the same.
+/// The status's own template (`404.html`) or else `error.html`, filled with `status`,
+/// `reason`, `message` and `generic`; both are optional, and without them (or if the one
+/// chosen fails) a plain page says the same.
 pub(crate) fn page(tera: &tera::Tera, status: u16, message: Message<'_>) -> Response {
     page_with(tera, status, message, |_| {})
 }
@@ -185,10 +203,15 @@ pub(crate) fn page_with(
     context.insert("message", message.text);
     context.insert("generic", &message.generic);
     extra(&mut context);
-    if !tera.get_template_names().any(|name| name == ERROR_TEMPLATE) {
+    // A page of the status's own (`404.html`), else the app's `error.html`, else a plain one.
+    let own = format!("{status}.html");
+    let template = [own.as_str(), ERROR_TEMPLATE]
+        .into_iter()
+        .find(|t| tera.get_template_names().any(|name| name == *t));
+    let Some(template) = template else {
         return plain_page(status, message.text, &context);
-    }
-    match tera.render(ERROR_TEMPLATE, &context) {
+    };
+    match tera.render(template, &context) {
         Ok(body) => Response::html(status, body),
         Err(e) => {
             log::error!("error page failed to render: {}", Error::Template(e));
@@ -264,6 +287,12 @@ impl From<SqlError> for Error {
 impl From<tera::Error> for Error {
     fn from(e: tera::Error) -> Self {
         Error::Template(e)
+    }
+}
+
+impl From<crate::http::CookieError> for Error {
+    fn from(e: crate::http::CookieError) -> Self {
+        Error::Internal(e.to_string())
     }
 }
 

@@ -11,8 +11,8 @@ use super::router::Router;
 pub struct Unmatched {
     /// The route's method.
     pub method: &'static str,
-    /// Its pattern as written.
-    pub pattern: &'static str,
+    /// Its full pattern.
+    pub pattern: String,
     /// Its handler's name.
     pub handler: &'static str,
     /// Why not, in words.
@@ -44,7 +44,7 @@ impl Router {
                 };
                 let unmatched = Unmatched {
                     method: route.method,
-                    pattern: route.pattern,
+                    pattern: route.pattern.clone(),
                     handler: route.name,
                     why,
                 };

@@ -10,8 +10,10 @@
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, NON_ALPHANUMERIC};
 
+use std::time::Duration;
+
 use super::error::Error;
-use crate::http::{accept_quality, Request, Response};
+use crate::http::{accept_quality, Cookie, CookieError, Request, Response, SameSite};
 
 /// The cookie's name.
 const COOKIE: &str = "miniweb_flash";
@@ -36,37 +38,40 @@ pub(crate) fn redirect_with_flash(req: &Request, err: &Error) -> Option<Response
         req.method,
         req.target
     );
-    let message = utf8_percent_encode(err.public_message(), NON_ALPHANUMERIC);
+    // Percent-encoded, the message is letters, digits and `%`: always a cookie value.
+    let message = utf8_percent_encode(err.public_message(), NON_ALPHANUMERIC).to_string();
+    let cookie = Cookie::new(COOKIE, &message).ok()?;
     Some(
         Response::redirect(303, &back)
-            .with_header(
-                "Set-Cookie",
-                format!("{COOKIE}={message}; Path=/; Max-Age=60; HttpOnly; SameSite=Lax"),
-            )
+            .with_cookie(&attributes(cookie).max_age(Duration::from_secs(60)))
             .with_header("Cache-Control", "no-store"),
     )
 }
 
+/// The flash cookie's attributes: the whole site, no scripts, not sent from other sites.
+fn attributes(cookie: Cookie) -> Cookie {
+    cookie.http_only().same_site(SameSite::Lax)
+}
+
+/// The cookie that clears the message.
+fn removal() -> Result<Cookie, CookieError> {
+    Ok(attributes(Cookie::removal(COOKIE)?))
+}
+
 /// The message a previous response left for this page, if any.
 pub(crate) fn read(req: &Request) -> Option<String> {
-    let value = req
-        .headers
-        .get_all("Cookie")
-        .flat_map(|h| h.split(';'))
-        .filter_map(|c| c.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
-        .map(|(_, value)| value.trim())?;
+    let value = req.cookie(COOKIE)?;
     let message = percent_decode_str(value).decode_utf8().ok()?;
     (!message.trim().is_empty() && message.len() <= MAX_BYTES).then(|| message.into_owned())
 }
 
 /// Marks `resp` as the one that showed the message: the cookie cleared, and the page kept
 /// out of every cache, since it is this browser's alone.
-pub(crate) fn shown(mut resp: Response) -> Response {
-    resp.headers.append(
-        "Set-Cookie",
-        format!("{COOKIE}=; Path=/; Max-Age=0; HttpOnly; SameSite=Lax"),
-    );
+pub(crate) fn shown(resp: Response) -> Response {
+    let mut resp = match removal() {
+        Ok(cookie) => resp.with_cookie(&cookie),
+        Err(e) => unreachable!("the flash cookie's name is a token: {e}"),
+    };
     resp.headers.set("Cache-Control", "no-store");
     resp
 }

@@ -9,27 +9,35 @@ mod explain;
 mod flash;
 mod flight;
 pub mod form;
+pub mod hooks;
 pub mod origin;
 mod pages;
 mod pattern;
 pub mod represent;
 pub mod router;
+pub mod session;
 mod templates;
 mod timing;
+mod url;
 
+use std::panic::{self, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
+use std::time::Duration;
 
+use context::Services;
 pub use context::{Ctx, Params};
 pub use database::{Backend, Conn, Db, DbError, Location, Param, Row, SqlError, Text};
 pub use error::Error;
 pub use explain::Unmatched;
 pub use form::Form;
+pub use hooks::Hooks;
 #[doc(hidden)]
 pub use inventory;
 pub use miniweb_macros::route;
 pub use represent::Representation;
-pub use router::{RouteDef, RouteError, Router};
+pub use router::{Mount, RouteDef, RouteError, Router};
+pub use session::Session;
 pub use tera;
 pub use timing::TimedConnection;
 
@@ -37,9 +45,11 @@ use crate::http::{App, Body, Request, Response};
 use error::Message;
 use pages::PageCache;
 use router::RouteMatch;
+use session::Signer;
 pub use templates::load_templates;
 use templates::{builtin_templates, Templates};
 use timing::Timing;
+use url::Urls;
 
 /// What the framework needs to know; the runner builds it from `config.toml` (an app without
 /// the runner fills it itself). The framework reads no configuration file of its own.
@@ -70,11 +80,41 @@ pub struct Settings {
     /// that show the cause (a 404 lists the routes and why none matched). Never in production:
     /// it shows the site's insides to anyone.
     pub dev: bool,
+    /// The keys sessions are signed with: the first signs, every one verifies (rotation).
+    /// Empty: no sessions (in dev mode, a random key per start).
+    pub secret_keys: Vec<String>,
+    /// How long a session cookie stays good after it was last saved.
+    pub session_max_age: Duration,
+}
+
+impl Default for Settings {
+    /// The framework's own defaults, which `config.toml`'s derive from.
+    fn default() -> Settings {
+        Settings {
+            templates_dir: "templates".into(),
+            database: None,
+            database_connections: 8,
+            migrations_dir: "migrations".into(),
+            page_cache: true,
+            compression: true,
+            server_timing: true,
+            builtin_templates: &[],
+            builtin_migrations: &[],
+            dev: false,
+            secret_keys: Vec::new(),
+            session_max_age: Duration::from_secs(14 * 86_400),
+        }
+    }
 }
 
 /// The framework as an [`App`].
 pub struct Framework {
     router: Router,
+    /// Every route's name and pattern, for `url_for` (in Rust and in templates).
+    urls: Arc<Urls>,
+    hooks: Hooks,
+    /// `None` without `secret_key`: no sessions.
+    sessions: Option<Signer>,
     templates: Templates,
     /// `None` for an app without a database.
     db: Option<Db>,
@@ -117,6 +157,14 @@ impl Framework {
         let mut framework = Framework::new(router, tera, db, settings.page_cache)
             .with_compression(settings.compression)
             .with_server_timing(settings.server_timing);
+        framework.sessions = Signer::new(&settings.secret_keys, settings.session_max_age);
+        if framework.sessions.is_none() && settings.dev {
+            log::warn!(
+                "dev mode without secret_key: sessions are signed with a random key, and end \
+                 when the process does"
+            );
+            framework.sessions = Some(Signer::random(settings.session_max_age)?);
+        }
         if settings.dev {
             framework = framework.in_dev_mode(dir_if_exists(&settings.templates_dir));
         }
@@ -125,9 +173,21 @@ impl Framework {
 
     /// A framework from its parts; the page cache needs a database (its version says when a
     /// page is stale), so there is none without one.
-    pub fn new(router: Router, tera: tera::Tera, db: Option<Db>, page_cache: bool) -> Framework {
+    pub fn new(
+        router: Router,
+        mut tera: tera::Tera,
+        db: Option<Db>,
+        page_cache: bool,
+    ) -> Framework {
+        let urls = Arc::new(Urls::new(
+            router.routes().iter().map(|r| (r.name, r.pattern.as_str())),
+        ));
+        tera.register_function("url_for", urls.clone().tera_function());
         Framework {
             router,
+            urls,
+            hooks: Hooks::new(),
+            sessions: None,
             templates: Templates::Fixed(Box::new(tera)),
             pages: (page_cache && db.is_some()).then(|| PageCache::new(true)),
             db,
@@ -143,10 +203,27 @@ impl Framework {
     pub fn in_dev_mode(mut self, templates_dir: Option<&Path>) -> Framework {
         self.dev = true;
         self.pages = None;
+        let urls = self.urls.clone();
+        let extend = move |tera: &mut tera::Tera| {
+            tera.register_function("url_for", urls.clone().tera_function());
+        };
         self.templates = match (templates_dir, self.templates) {
-            (Some(dir), Templates::Fixed(tera)) => Templates::watched(dir, *tera),
+            (Some(dir), Templates::Fixed(tera)) => Templates::watched(dir, *tera, Arc::new(extend)),
             (_, same) => same,
         };
+        self
+    }
+
+    /// This framework with `hooks` around its handlers (see `hooks.rs`).
+    pub fn with_hooks(mut self, hooks: Hooks) -> Framework {
+        self.hooks = hooks;
+        self
+    }
+
+    /// This framework with sessions signed with `keys` (the first signs, all verify), good
+    /// for `max_age`; none without keys.
+    pub fn with_secret_keys(mut self, keys: &[String], max_age: Duration) -> Framework {
+        self.sessions = Signer::new(keys, max_age);
         self
     }
 
@@ -191,20 +268,32 @@ impl Framework {
         page.insert("routes", &self.router.explain(&req.method, req.raw_path()));
     }
 
-    fn handle(&self, req: &Request, tera: &tera::Tera, timing: &Timing) -> Result<Response, Error> {
-        let (route, params) = match self.router.lookup(&req.method, req.raw_path()) {
-            RouteMatch::Found(route, params) => (route, params),
-            RouteMatch::NotFound => return Ok(self.no_route_page(req, tera)),
-            RouteMatch::MethodNotAllowed(allow) if req.method == "OPTIONS" => {
+    /// The answer to the request in `cx`, which the router matched as `matched`: before
+    /// hooks, then the handler (through the page cache for a GET), its `Err` left to
+    /// [`Framework::error_response`].
+    fn handle(&self, cx: &Ctx<'_>, matched: Matched<'_>) -> Result<Response, Error> {
+        let req = cx.req;
+        let route = match matched {
+            Matched::Route(route) => route,
+            Matched::NotFound => {
+                self.run_before_hooks(cx, None)?;
+                return match self.hooks.error_handler(404) {
+                    Some(_) if !self.dev => {
+                        Err(Error::NotFound(error::server_message(404).to_string()))
+                    }
+                    _ => Ok(self.no_route_page(req, cx.templates())),
+                };
+            }
+            Matched::MethodNotAllowed(allow) if req.method == "OPTIONS" => {
                 return Ok(Response::new(204).with_header("Allow", allow.join(", ")));
             }
-            RouteMatch::MethodNotAllowed(allow) if self.dev => {
+            Matched::MethodNotAllowed(allow) if self.dev => {
                 let err = Error::MethodNotAllowed { allow };
-                return Ok(err.to_response_with(req, tera, true, |page| {
+                return Ok(err.to_response_with(req, cx.templates(), true, |page| {
                     self.explain_routes(req, page);
                 }));
             }
-            RouteMatch::MethodNotAllowed(allow) => return Err(Error::MethodNotAllowed { allow }),
+            Matched::MethodNotAllowed(allow) => return Err(Error::MethodNotAllowed { allow }),
         };
         let safe = matches!(req.method.as_str(), "GET" | "HEAD" | "OPTIONS");
         if !safe {
@@ -221,35 +310,141 @@ impl Framework {
                 ));
             }
         }
-        let cx = Ctx::new(req, params, self.db.as_ref(), tera, timing);
+        if let Some(early) = self.run_before_hooks(cx, Some(&route.pattern))? {
+            return Ok(early);
+        }
+        let run = || run_handler(route, cx).and_then(|resp| cx.finish(resp));
+        // A page showing a one-time message, or a signed-in user's page, is this browser's
+        // alone: never kept, never replayed to another.
+        let personal = cx.flash().is_some() || req.cookie(session::COOKIE).is_some();
         match (&self.pages, &self.db, route.method) {
-            // A page showing a one-time message is this browser's alone: never kept, never 304.
-            (_, _, "GET") if cx.flash().is_some() => (route.handler)(&cx),
+            (_, _, "GET") if personal => run(),
             (Some(pages), Some(db), "GET") => {
                 // One entry per representation of the page.
                 let form = cx.negotiated().map_or("none", Representation::name);
                 let key = format!("{} {form}", req.target);
-                pages.get_or_render(req, &key, db, timing, || (route.handler)(&cx))
+                pages.get_or_render(req, &key, db, cx.timing(), run)
             }
-            (_, _, "GET") => (route.handler)(&cx).map(|r| pages::with_etag(req, r)),
-            _ => (route.handler)(&cx),
+            (_, _, "GET") => run().map(|r| pages::with_etag(req, r)),
+            _ => run(),
         }
     }
+
+    /// The before hooks for `pattern` (the matched route's, `None` for no route), in order;
+    /// the first answer wins.
+    fn run_before_hooks(
+        &self,
+        cx: &Ctx<'_>,
+        pattern: Option<&str>,
+    ) -> Result<Option<Response>, Error> {
+        for hook in self.hooks.before_for(pattern) {
+            if let Some(resp) = hook(cx)? {
+                return Ok(Some(resp));
+            }
+        }
+        Ok(None)
+    }
+
+    /// The page of `err`: for a browser after a failed form post, the way back with a flash
+    /// message; else the app's handler for the status, else the status's template or
+    /// `error.html`.
+    fn error_response(&self, cx: &Ctx<'_>, err: &Error) -> Response {
+        let req = cx.req;
+        if let Some(back) = flash::redirect_with_flash(req, err) {
+            return back;
+        }
+        if let Some(handler) = self.hooks.error_handler(err.status()) {
+            err.log(req);
+            match run_error_handler(handler, cx, err) {
+                Ok(page) => return err.with_its_headers(page),
+                Err(failed) => log::error!(
+                    "{} {}: the handler of {}'s page failed: {failed}",
+                    req.method,
+                    req.target,
+                    err.status()
+                ),
+            }
+        }
+        err.to_response(req, cx.templates(), self.dev)
+    }
+}
+
+/// What the router made of a request.
+enum Matched<'a> {
+    Route(&'a router::Route),
+    NotFound,
+    MethodNotAllowed(Vec<&'static str>),
+}
+
+/// Calls the handler; a panic becomes a 500 for this request (the panic itself only in the
+/// log), so that the app's page for 500 shows, not the server's.
+fn run_handler(route: &router::Route, cx: &Ctx<'_>) -> Result<Response, Error> {
+    match panic::catch_unwind(AssertUnwindSafe(|| (route.handler)(cx))) {
+        Ok(answer) => answer,
+        Err(cause) => Err(Error::Internal(format!(
+            "{} panicked: {}",
+            route.name,
+            panic_message(&*cause)
+        ))),
+    }
+}
+
+/// An error handler's call, a panic in it an `Err`.
+fn run_error_handler(
+    handler: hooks::OnError,
+    cx: &Ctx<'_>,
+    err: &Error,
+) -> Result<Response, Error> {
+    match panic::catch_unwind(AssertUnwindSafe(|| handler(cx, err))) {
+        Ok(page) => page,
+        Err(cause) => Err(Error::Internal(format!(
+            "panicked: {}",
+            panic_message(&*cause)
+        ))),
+    }
+}
+
+/// What a panic said, when it said it with a string.
+fn panic_message(cause: &(dyn std::any::Any + Send)) -> String {
+    cause
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| cause.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic".into())
 }
 
 impl App for Framework {
     fn call(&self, req: &Request) -> Response {
         let timing = Timing::default();
         let (tera, broken) = self.templates.current();
+        let services = Services {
+            db: self.db.as_ref(),
+            tera: &tera,
+            timing: &timing,
+            sessions: self.sessions.as_ref(),
+            urls: &self.urls,
+        };
+        let (matched, params) = match self.router.lookup(&req.method, req.raw_path()) {
+            RouteMatch::Found(route, params) => (Matched::Route(route), params),
+            RouteMatch::NotFound => (Matched::NotFound, Params::default()),
+            RouteMatch::MethodNotAllowed(allow) => {
+                (Matched::MethodNotAllowed(allow), Params::default())
+            }
+        };
+        let cx = Ctx::new(req, params, services);
         let handled = match broken {
             // Dev mode, and a template file was saved half-written: say so on every page.
             Some(why) => Err(Error::Internal(why)),
-            None => self.handle(req, &tera, &timing),
+            None => self.handle(&cx, matched),
         };
-        let mut resp = handled.unwrap_or_else(|err| {
-            flash::redirect_with_flash(req, &err)
-                .unwrap_or_else(|| err.to_response(req, &tera, self.dev))
-        });
+        let resp = handled.unwrap_or_else(|err| self.error_response(&cx, &err));
+        // A session an error page or a hook touched is saved too.
+        let mut resp = cx
+            .finish(resp)
+            .unwrap_or_else(|err| self.error_response(&cx, &err));
+        for hook in self.hooks.after_all() {
+            resp = hook(&cx, resp);
+        }
         if self.server_timing {
             let phases = timing.header();
             if !phases.is_empty() {

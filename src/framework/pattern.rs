@@ -3,9 +3,30 @@
 
 use std::borrow::Cow;
 
-use percent_encoding::percent_decode_str;
+use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 use super::context::Params;
+
+/// What a path segment may hold unencoded (RFC 3986's unreserved and sub-delims, `:` and
+/// `@`); everything else is percent-encoded when a path is built.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'.')
+    .remove(b'_')
+    .remove(b'~')
+    .remove(b'!')
+    .remove(b'$')
+    .remove(b'&')
+    .remove(b'\'')
+    .remove(b'(')
+    .remove(b')')
+    .remove(b'*')
+    .remove(b'+')
+    .remove(b',')
+    .remove(b';')
+    .remove(b'=')
+    .remove(b':')
+    .remove(b'@');
 
 /// One segment of a pattern: literal text, or a capture with literal text around it
 /// (`{code}.html` is a capture `code` followed by `.html`).
@@ -64,6 +85,44 @@ impl Pattern {
             });
         }
         Ok(Pattern { segments })
+    }
+
+    /// The path this pattern matches with `value(name)` in each capture, every segment
+    /// percent-encoded (so a value's `/`, `?` or `#` stays inside its segment, and `.` or `..`
+    /// is not read as a step up); `Err` with the name of a capture that has no value.
+    pub(super) fn fill<'v>(
+        &self,
+        value: impl Fn(&str) -> Option<&'v str>,
+    ) -> Result<String, String> {
+        let mut path = String::new();
+        for seg in &self.segments {
+            path.push('/');
+            let text = match seg {
+                Segment::Literal(l) => Cow::Borrowed(l.as_str()),
+                Segment::Capture {
+                    prefix,
+                    name,
+                    suffix,
+                } => {
+                    let v = value(name).ok_or_else(|| name.clone())?;
+                    Cow::Owned(format!("{prefix}{v}{suffix}"))
+                }
+            };
+            match &*text {
+                "." => path.push_str("%2E"),
+                ".." => path.push_str("%2E%2E"),
+                text => path.extend(utf8_percent_encode(text, SEGMENT)),
+            }
+        }
+        Ok(path)
+    }
+
+    /// The names of its captures, in order.
+    pub(super) fn captures(&self) -> impl Iterator<Item = &str> {
+        self.segments.iter().filter_map(|s| match s {
+            Segment::Capture { name, .. } => Some(name.as_str()),
+            Segment::Literal(_) => None,
+        })
     }
 
     /// The pattern with capture names erased: two patterns with the same shape match the same

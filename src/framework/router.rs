@@ -30,8 +30,8 @@ inventory::collect!(RouteDef);
 pub struct Route {
     /// The method it answers.
     pub method: &'static str,
-    /// The pattern as written.
-    pub pattern: &'static str,
+    /// The full pattern: as written, under the prefix of its group if it is mounted.
+    pub pattern: String,
     /// The handler's name.
     pub name: &'static str,
     /// The handler.
@@ -41,8 +41,26 @@ pub struct Route {
 
 impl Route {
     /// The one path this route matches when its pattern has no `{capture}`.
-    pub fn fixed_path(&self) -> Option<&'static str> {
-        (!self.pattern.contains('{')).then_some(self.pattern)
+    pub fn fixed_path(&self) -> Option<&str> {
+        (!self.pattern.contains('{')).then_some(self.pattern.as_str())
+    }
+}
+
+/// A group of routes under a prefix: every `#[route]` of `module` (a module path, as
+/// `module_path!()` gives it) and of its submodules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mount {
+    /// `/admin`, `/api/v1`: a path without a trailing `/`.
+    pub prefix: &'static str,
+    /// `site::admin`.
+    pub module: &'static str,
+}
+
+impl Mount {
+    /// Whether the handler `name` (its full path) is in this group.
+    fn covers(&self, name: &str) -> bool {
+        name.strip_prefix(self.module)
+            .is_some_and(|rest| rest.starts_with("::"))
     }
 }
 
@@ -76,16 +94,49 @@ pub struct Router {
 impl Router {
     /// The table of every `#[route]` in the program.
     pub fn collect() -> Result<Router, RouteError> {
-        Router::new(inventory::iter::<RouteDef>())
+        Router::collect_mounted(&[])
+    }
+
+    /// [`Router::collect`], with the routes of some modules under a prefix: `("/admin",
+    /// "site::admin")` puts `#[route("/users")]` of `site::admin` (and its submodules) at
+    /// `/admin/users`, as Flask's blueprints and nested routers do.
+    pub fn collect_mounted(mounts: &[Mount]) -> Result<Router, RouteError> {
+        Router::mounted(inventory::iter::<RouteDef>(), mounts)
     }
 
     /// A table of exactly these routes. Refuses malformed patterns and two handlers for the same
     /// method and pattern shape, naming the handlers.
     pub fn new<'a>(defs: impl IntoIterator<Item = &'a RouteDef>) -> Result<Router, RouteError> {
+        Router::mounted(defs, &[])
+    }
+
+    /// [`Router::new`], with `mounts` applied; duplicates are refused across groups too, on the
+    /// full patterns.
+    pub fn mounted<'a>(
+        defs: impl IntoIterator<Item = &'a RouteDef>,
+        mounts: &[Mount],
+    ) -> Result<Router, RouteError> {
+        for mount in mounts {
+            let ok = mount.prefix.starts_with('/')
+                && !mount.prefix.ends_with('/')
+                && Pattern::parse(mount.prefix).is_ok_and(|p| p.captures().next().is_none());
+            if !ok {
+                return Err(RouteError(format!(
+                    "mount prefix {:?} of {}: a path such as \"/admin\", without a trailing `/` \
+                     or a capture",
+                    mount.prefix, mount.module
+                )));
+            }
+        }
         let mut routes: Vec<Route> = Vec::new();
         for def in defs {
-            let parsed = Pattern::parse(def.pattern)
-                .map_err(|e| RouteError(format!("route {:?} of {}: {e}", def.pattern, def.name)))?;
+            let pattern = match mounts.iter().find(|m| m.covers(def.name)) {
+                // `/` under `/admin` is `/admin/`.
+                Some(m) => format!("{}{}", m.prefix, def.pattern),
+                None => def.pattern.to_string(),
+            };
+            let parsed = Pattern::parse(&pattern)
+                .map_err(|e| RouteError(format!("route {pattern:?} of {}: {e}", def.name)))?;
             if let Some(other) = routes
                 .iter()
                 .find(|r| r.method == def.method && r.parsed.shape() == parsed.shape())
@@ -97,19 +148,19 @@ impl Router {
                     other.name,
                     other.pattern,
                     def.name,
-                    def.pattern
+                    pattern
                 )));
             }
             routes.push(Route {
                 method: def.method,
-                pattern: def.pattern,
+                pattern,
                 name: def.name,
                 handler: def.handler,
                 parsed,
             });
         }
         // A stable order for `--routes` and for `Allow`, whatever order the linker chose.
-        routes.sort_by(|a, b| (a.pattern, a.method).cmp(&(b.pattern, b.method)));
+        routes.sort_by(|a, b| (&a.pattern, a.method).cmp(&(&b.pattern, b.method)));
         Ok(Router { routes })
     }
 

@@ -23,7 +23,12 @@ pub(crate) enum Templates {
 pub(crate) struct Watched {
     dir: PathBuf,
     state: RwLock<State>,
+    /// What every fresh compile gets before use (the `url_for` function).
+    extend: Extend,
 }
+
+/// Registers the framework's functions on freshly compiled templates.
+pub(crate) type Extend = Arc<dyn Fn(&mut tera::Tera) + Send + Sync>;
 
 struct State {
     tera: Arc<tera::Tera>,
@@ -53,8 +58,9 @@ impl Deref for InUse<'_> {
 
 impl Templates {
     /// `tera`, reloaded from `dir` whenever its files change.
-    pub fn watched(dir: &Path, tera: tera::Tera) -> Templates {
+    pub fn watched(dir: &Path, tera: tera::Tera, extend: Extend) -> Templates {
         Templates::Watched(Watched {
+            extend,
             dir: dir.to_path_buf(),
             state: RwLock::new(State {
                 tera: Arc::new(tera),
@@ -81,7 +87,8 @@ impl Templates {
         if state.fingerprint != now {
             state.fingerprint = now;
             match load_templates(&watched.dir) {
-                Ok(tera) => {
+                Ok(mut tera) => {
+                    (watched.extend)(&mut tera);
                     log::info!("templates in {} changed: reloaded", watched.dir.display());
                     state.tera = Arc::new(tera);
                     state.broken = None;
@@ -186,7 +193,11 @@ mod tests {
     fn an_edit_is_seen_on_the_next_request_and_a_broken_one_keeps_the_last_good() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("a.html"), "one").unwrap();
-        let t = Templates::watched(dir.path(), load_templates(dir.path()).unwrap());
+        let t = Templates::watched(
+            dir.path(),
+            load_templates(dir.path()).unwrap(),
+            Arc::new(|_| {}),
+        );
         assert_eq!(render(&t), ("one".into(), None));
         std::fs::write(dir.path().join("a.html"), "two!").unwrap();
         assert_eq!(render(&t), ("two!".into(), None));

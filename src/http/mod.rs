@@ -4,12 +4,14 @@
 //! read in headers in `negotiation.rs` and `status.rs`.
 
 mod authority;
+mod cookie;
 mod headers;
 mod negotiation;
 mod response;
 mod status;
 
 pub use authority::Authority;
+pub use cookie::{Cookie, CookieError, SameSite};
 pub use headers::Headers;
 pub use negotiation::{accept_quality, etag_list_matches, q_of, strong_etag};
 pub use response::{escape_html, Body, Response, Stream};
@@ -99,6 +101,17 @@ impl Request {
     /// The path part of the target, still percent-encoded.
     pub fn raw_path(&self) -> &str {
         split_target(&self.target).0
+    }
+
+    /// The value of the cookie `name`, the first if the client sent several (the most
+    /// specific path comes first).
+    pub fn cookie(&self, name: &str) -> Option<&str> {
+        self.cookies().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// Every cookie the client sent, as `(name, value)`, in order; malformed pairs skipped.
+    pub fn cookies(&self) -> impl Iterator<Item = (&str, &str)> {
+        cookie::pairs(self.headers.get_all("Cookie"))
     }
 
     /// A header value by name (case-insensitive).

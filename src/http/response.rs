@@ -5,6 +5,7 @@ use std::fmt;
 use std::fs::File;
 use std::sync::{Arc, OnceLock};
 
+use super::cookie::Cookie;
 use super::headers::Headers;
 use super::status::{reason, STATUSES};
 
@@ -186,6 +187,12 @@ impl Response {
     pub fn with_header(mut self, name: &str, value: impl Into<String>) -> Response {
         self.headers.append(name, value);
         self
+    }
+
+    /// This response setting `cookie` (one more `Set-Cookie`; the cookie was checked when it
+    /// was made, so it cannot break the header).
+    pub fn with_cookie(self, cookie: &Cookie) -> Response {
+        self.with_header("Set-Cookie", cookie.header_value())
     }
 
     /// This response with `body`.

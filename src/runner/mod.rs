@@ -19,7 +19,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use crate::framework::{Framework, Location, Router};
+use crate::framework::hooks::{self, Hooks};
+use crate::framework::{Framework, Location, Mount, Router};
 use crate::http::App;
 use crate::server::{BindError, FilesOnly, Server, ServerConfig};
 use args::Args;
@@ -29,9 +30,10 @@ use config::{Config, Sources};
 /// `include_bytes!` gives, one pair a file.
 pub type Files = &'static [(&'static str, &'static [u8])];
 
-/// An app to run: its routes (every `#[route]` linked into the program), its defaults and the
-/// files it carries. [`Site::run`] runs it.
-#[derive(Debug, Clone, Copy)]
+/// An app to run: its routes (every `#[route]` linked into the program, some of them under a
+/// prefix), the hooks around them, its defaults and the files it carries. [`Site::run`] runs
+/// it; [`Site::framework`] builds it for a test client.
+#[derive(Debug, Clone)]
 pub struct Site {
     name: Option<&'static str>,
     version: Option<&'static str>,
@@ -39,6 +41,8 @@ pub struct Site {
     templates: Files,
     migrations: Files,
     static_files: Files,
+    mounts: Vec<Mount>,
+    hooks: Hooks,
 }
 
 /// Runs this program's routes with miniweb's defaults: `Site::new().run()`.
@@ -64,7 +68,50 @@ impl Site {
             templates: &[],
             migrations: &[],
             static_files: &[],
+            mounts: Vec::new(),
+            hooks: Hooks::new(),
         }
+    }
+
+    /// The routes of `module` (`module_path!()` inside it) and its submodules under `prefix`:
+    /// `.mount("/admin", "notes::admin")` puts its `#[route("/")]` at `/admin/`.
+    pub fn mount(mut self, prefix: &'static str, module: &'static str) -> Site {
+        self.mounts.push(Mount { prefix, module });
+        self
+    }
+
+    /// `hook` runs before the routes under `prefix` (`/` for every request), and may answer
+    /// instead of them: a login check, say. Hooks run in the order they were added.
+    pub fn before(mut self, prefix: &str, hook: hooks::Before) -> Site {
+        self.hooks = self.hooks.before(prefix, hook);
+        self
+    }
+
+    /// `hook` sees every response the app gives, and may change it (add a header, say).
+    pub fn after(mut self, hook: hooks::After) -> Site {
+        self.hooks = self.hooks.after(hook);
+        self
+    }
+
+    /// `handler` renders the app's page for `status` (a 404 for every path no route
+    /// matches, a 500 after a panic, ...).
+    pub fn on_error(mut self, status: u16, handler: hooks::OnError) -> Site {
+        self.hooks = self.hooks.on_error(status, handler);
+        self
+    }
+
+    /// The app as [`Site::run`] would serve it, for tests without a socket
+    /// ([`crate::test_client::Client`]): miniweb's defaults, then the app's, then `settings`
+    /// (TOML, e.g. `database = "/tmp/t/site.db"`), with no config file and no environment.
+    /// Relative paths are relative to the current folder.
+    pub fn framework(&self, settings: &str) -> Result<Framework, Box<dyn std::error::Error>> {
+        // The test's settings stand where a config file would, in the current folder.
+        let file = Path::new("settings given to Site::framework");
+        let mut config = Config::parse_layers(self.defaults, Some((settings, file)), &|_| None)?;
+        config.framework.builtin_templates = self.templates;
+        config.framework.builtin_migrations = self.migrations;
+        let router = Router::collect_mounted(&self.mounts)?;
+        Ok(Framework::from_settings(router, &config.framework)?.with_hooks(self.hooks.clone()))
     }
 
     /// The name and version `--version` and `--help` show (`env!("CARGO_PKG_NAME")`,
@@ -149,7 +196,7 @@ impl Site {
         config.framework.builtin_templates = self.templates;
         config.framework.builtin_migrations = self.migrations;
         config.server.never_served = never_served(&config);
-        let router = Router::collect()?;
+        let router = Router::collect_mounted(&self.mounts)?;
         let shadowed = shadowed_routes(&router, &config.server)?;
         if args.routes {
             print!("{}", routes_page(&router, &config.server, &shadowed));
@@ -170,7 +217,8 @@ impl Site {
         }
         let addrs = config.listen_addrs()?;
         // Everything that can fail on a file fails here, before the socket is bound.
-        let framework = Arc::new(Framework::from_settings(router, &config.framework)?);
+        let framework = Framework::from_settings(router, &config.framework)?;
+        let framework = Arc::new(framework.with_hooks(self.hooks.clone()));
         serve(&addrs, config.server, framework.clone())?;
         framework.close();
         Ok(())

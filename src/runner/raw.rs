@@ -28,6 +28,8 @@ pub(super) struct RawConfig {
     templates_dir: PathBuf,
     database: String,
     database_connections: i64,
+    secret_key: String,
+    session_max_age_secs: i64,
     migrations_dir: PathBuf,
     max_connections: i64,
     max_connections_per_ip: i64,
@@ -62,6 +64,7 @@ pub(super) struct RawConfig {
 impl Default for RawConfig {
     fn default() -> Self {
         let server = ServerConfig::default();
+        let framework = Settings::default();
         let secs = |d: Duration| d.as_secs() as i64;
         let int = |n: usize| n as i64;
         RawConfig {
@@ -71,10 +74,12 @@ impl Default for RawConfig {
             document_root: server.document_root.unwrap_or_default(),
             autoindex: server.autoindex,
             autoindex_stylesheet: server.autoindex_stylesheet.unwrap_or_default(),
-            templates_dir: "templates".into(),
+            templates_dir: framework.templates_dir,
             database: String::new(),
-            database_connections: 8,
-            migrations_dir: "migrations".into(),
+            database_connections: int(framework.database_connections),
+            migrations_dir: framework.migrations_dir,
+            secret_key: String::new(),
+            session_max_age_secs: secs(framework.session_max_age),
             max_connections: int(server.max_connections.get()),
             max_connections_per_ip: server.max_connections_per_ip.map_or(0, |n| int(n.get())),
             trusted_proxies: String::new(),
@@ -95,10 +100,10 @@ impl Default for RawConfig {
             max_headers: int(server.max_headers),
             max_body_bytes: server.max_body_bytes as i64,
             cache_control: server.cache_control,
-            page_cache: true,
+            page_cache: framework.page_cache,
             compression: server.compression,
-            server_timing: true,
-            dev: false,
+            server_timing: framework.server_timing,
+            dev: framework.dev,
             log_level: "info".into(),
             access_log: "-".into(),
         }
@@ -324,6 +329,19 @@ impl RawConfig {
                 file => AccessLog::File(base.join(file)),
             },
         };
+        let secret_keys: Vec<String> = raw
+            .secret_key
+            .split_whitespace()
+            .map(str::to_string)
+            .collect();
+        if let Some(short) = secret_keys.iter().find(|k| k.len() < 16) {
+            return Err(ConfigError(format!(
+                "{}: secret_key: a key of {} characters is too easy to guess; use at least 16 \
+                 random ones (`head -c 32 /dev/urandom | base64`)",
+                from.of("secret_key"),
+                short.len()
+            )));
+        }
         let framework = Settings {
             templates_dir: base.join(raw.templates_dir),
             database: (!raw.database.is_empty()).then(|| Location::parse(&raw.database, base)),
@@ -336,6 +354,13 @@ impl RawConfig {
             dev: raw.dev,
             builtin_templates: &[],
             builtin_migrations: &[],
+            secret_keys,
+            session_max_age: Duration::from_secs(int(
+                "session_max_age_secs",
+                raw.session_max_age_secs,
+                60,
+                400 * 86_400,
+            )? as u64),
         };
         Ok(Config {
             file: None,
