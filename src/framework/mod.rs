@@ -47,7 +47,7 @@ use pages::PageCache;
 use router::RouteMatch;
 use session::Signer;
 pub use templates::load_templates;
-use templates::{builtin_templates, Templates};
+use templates::{builtin_templates, load_templates_with, Registrar, Templates};
 use timing::Timing;
 use url::Urls;
 
@@ -137,7 +137,8 @@ impl Framework {
         router: Router,
         settings: &Settings,
     ) -> Result<Framework, Box<dyn std::error::Error>> {
-        let tera = templates_from(settings)?;
+        let urls = Arc::new(Urls::of(&router));
+        let tera = templates_from(settings, &registrar(&urls))?;
         let db = match &settings.database {
             Some(location) => Some(database_from(location, settings)?),
             None => {
@@ -154,7 +155,7 @@ impl Framework {
                 None
             }
         };
-        let mut framework = Framework::new(router, tera, db, settings.page_cache)
+        let mut framework = Framework::assemble(router, urls, tera, db, settings.page_cache)
             .with_compression(settings.compression)
             .with_server_timing(settings.server_timing);
         framework.sessions = Signer::new(&settings.secret_keys, settings.session_max_age);
@@ -173,16 +174,27 @@ impl Framework {
 
     /// A framework from its parts; the page cache needs a database (its version says when a
     /// page is stale), so there is none without one.
+    ///
+    /// Templates in `tera` that call `url_for` must have been compiled with it registered:
+    /// [`Framework::from_settings`] does that.
     pub fn new(
         router: Router,
         mut tera: tera::Tera,
         db: Option<Db>,
         page_cache: bool,
     ) -> Framework {
-        let urls = Arc::new(Urls::new(
-            router.routes().iter().map(|r| (r.name, r.pattern.as_str())),
-        ));
-        tera.register_function("url_for", urls.clone().tera_function());
+        let urls = Arc::new(Urls::of(&router));
+        registrar(&urls)(&mut tera);
+        Framework::assemble(router, urls, tera, db, page_cache)
+    }
+
+    fn assemble(
+        router: Router,
+        urls: Arc<Urls>,
+        tera: tera::Tera,
+        db: Option<Db>,
+        page_cache: bool,
+    ) -> Framework {
         Framework {
             router,
             urls,
@@ -458,11 +470,11 @@ impl App for Framework {
 /// The app's templates: the folder when it exists (holding every built-in template by name,
 /// so that a stray `templates/` in the current folder cannot silently replace the app's),
 /// else the built-in ones, else none.
-fn templates_from(settings: &Settings) -> Result<tera::Tera, String> {
+fn templates_from(settings: &Settings, extend: &Registrar) -> Result<tera::Tera, String> {
     let dir = &settings.templates_dir;
     let builtin = settings.builtin_templates;
     if dir.is_dir() {
-        let tera = load_templates(dir)?;
+        let tera = load_templates_with(dir, &**extend)?;
         let names: Vec<&str> = tera.get_template_names().collect();
         let missing: Vec<&str> = builtin
             .iter()
@@ -481,15 +493,26 @@ fn templates_from(settings: &Settings) -> Result<tera::Tera, String> {
         Ok(tera)
     } else if builtin.is_empty() {
         log::info!("templates: none ({} not found)", dir.display());
-        Ok(tera::Tera::default())
+        let mut tera = tera::Tera::default();
+        extend(&mut tera);
+        Ok(tera)
     } else {
         log::info!(
             "templates: {} built into the binary ({} not found)",
             builtin.len(),
             dir.display()
         );
-        builtin_templates(builtin)
+        builtin_templates(builtin, &**extend)
     }
+}
+
+/// What registers the framework's template functions (`url_for`) on a fresh Tera, before its
+/// templates are compiled.
+fn registrar(urls: &Arc<Urls>) -> Registrar {
+    let urls = urls.clone();
+    Arc::new(move |tera: &mut tera::Tera| {
+        tera.register_function("url_for", urls.clone().tera_function());
+    })
 }
 
 /// The database at `location`, opened, with the app's migrations applied: the folder's when

@@ -24,11 +24,11 @@ pub(crate) struct Watched {
     dir: PathBuf,
     state: RwLock<State>,
     /// What every fresh compile gets before use (the `url_for` function).
-    extend: Extend,
+    extend: Registrar,
 }
 
 /// Registers the framework's functions on freshly compiled templates.
-pub(crate) type Extend = Arc<dyn Fn(&mut tera::Tera) + Send + Sync>;
+pub(crate) type Registrar = Arc<dyn Fn(&mut tera::Tera) + Send + Sync>;
 
 struct State {
     tera: Arc<tera::Tera>,
@@ -58,7 +58,7 @@ impl Deref for InUse<'_> {
 
 impl Templates {
     /// `tera`, reloaded from `dir` whenever its files change.
-    pub fn watched(dir: &Path, tera: tera::Tera, extend: Extend) -> Templates {
+    pub fn watched(dir: &Path, tera: tera::Tera, extend: Registrar) -> Templates {
         Templates::Watched(Watched {
             extend,
             dir: dir.to_path_buf(),
@@ -86,9 +86,8 @@ impl Templates {
         let mut state = watched.state.write().unpoisoned();
         if state.fingerprint != now {
             state.fingerprint = now;
-            match load_templates(&watched.dir) {
-                Ok(mut tera) => {
-                    (watched.extend)(&mut tera);
+            match load_templates_with(&watched.dir, &*watched.extend) {
+                Ok(tera) => {
                     log::info!("templates in {} changed: reloaded", watched.dir.display());
                     state.tera = Arc::new(tera);
                     state.broken = None;
@@ -132,12 +131,22 @@ fn collect(dir: &Path, files: &mut Vec<(PathBuf, u64, Option<std::time::SystemTi
 /// Loads every `*.html` under `dir` (named by their path below it, with `/`), compiled once;
 /// autoescaping is on for them.
 pub fn load_templates(dir: &Path) -> Result<tera::Tera, String> {
+    load_templates_with(dir, &|_| {})
+}
+
+/// [`load_templates`], with `extend`'s functions registered first: Tera checks, as it
+/// compiles a template, that every function it calls exists.
+pub(crate) fn load_templates_with(
+    dir: &Path,
+    extend: &dyn Fn(&mut tera::Tera),
+) -> Result<tera::Tera, String> {
     if !dir.is_dir() {
         return Err(format!("templates folder {} does not exist", dir.display()));
     }
     let mut files = Vec::new();
     html_files(dir, dir, &mut files).map_err(|e| format!("templates in {}: {e}", dir.display()))?;
     let mut tera = tera::Tera::default();
+    extend(&mut tera);
     tera.add_raw_templates(files)
         .map_err(|e| format!("templates in {}: {}", dir.display(), Error::Template(e)))?;
     Ok(tera)
@@ -166,7 +175,10 @@ fn html_files(base: &Path, dir: &Path, out: &mut Vec<(String, String)>) -> std::
 }
 
 /// Templates given as (name, bytes), compiled once; autoescaping is on for `*.html`.
-pub(crate) fn builtin_templates(files: &[(&str, &[u8])]) -> Result<tera::Tera, String> {
+pub(crate) fn builtin_templates(
+    files: &[(&str, &[u8])],
+    extend: &dyn Fn(&mut tera::Tera),
+) -> Result<tera::Tera, String> {
     let mut texts = Vec::new();
     for (name, bytes) in files {
         let text =
@@ -174,6 +186,7 @@ pub(crate) fn builtin_templates(files: &[(&str, &[u8])]) -> Result<tera::Tera, S
         texts.push((*name, text));
     }
     let mut tera = tera::Tera::default();
+    extend(&mut tera);
     tera.add_raw_templates(texts)
         .map_err(|e| format!("built-in templates: {}", Error::Template(e)))?;
     Ok(tera)
