@@ -9,6 +9,7 @@ use super::database::Db;
 use super::error::Error;
 use super::flash;
 use super::form::Form;
+use super::params::Params;
 use super::represent::{self, Representation};
 use super::session::{self, Session, Signer};
 use super::timing::{TimedConnection, Timing};
@@ -277,24 +278,5 @@ impl<'a> Ctx<'a> {
             }
         }
         Form::parse(&self.req.body)
-    }
-}
-
-/// The values captured by `{name}` in a pattern, decoded.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Params(Vec<(String, String)>);
-
-impl Params {
-    /// Adds the value captured as `name`.
-    pub(crate) fn push(&mut self, name: &str, value: String) {
-        self.0.push((name.to_string(), value));
-    }
-
-    /// The value captured as `name`.
-    pub fn get(&self, name: &str) -> Option<&str> {
-        self.0
-            .iter()
-            .find(|(n, _)| n == name)
-            .map(|(_, v)| v.as_str())
     }
 }

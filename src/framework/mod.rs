@@ -12,6 +12,7 @@ pub mod form;
 pub mod hooks;
 pub mod origin;
 mod pages;
+mod params;
 mod pattern;
 pub mod represent;
 pub mod router;
@@ -25,8 +26,8 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+pub use context::Ctx;
 use context::Services;
-pub use context::{Ctx, Params};
 pub use database::{Backend, Conn, Db, DbError, Location, Param, Row, SqlError, Text};
 pub use error::Error;
 pub use explain::Unmatched;
@@ -35,6 +36,7 @@ pub use hooks::Hooks;
 #[doc(hidden)]
 pub use inventory;
 pub use miniweb_macros::route;
+pub use params::Params;
 pub use represent::Representation;
 pub use router::{Mount, RouteDef, RouteError, Router};
 pub use session::Session;
@@ -137,7 +139,7 @@ impl Framework {
         router: Router,
         settings: &Settings,
     ) -> Result<Framework, Box<dyn std::error::Error>> {
-        let urls = Arc::new(Urls::of(&router));
+        let urls = urls_of(&router);
         let tera = templates_from(settings, &registrar(&urls))?;
         let db = match &settings.database {
             Some(location) => Some(database_from(location, settings)?),
@@ -183,7 +185,7 @@ impl Framework {
         db: Option<Db>,
         page_cache: bool,
     ) -> Framework {
-        let urls = Arc::new(Urls::of(&router));
+        let urls = urls_of(&router);
         registrar(&urls)(&mut tera);
         Framework::assemble(router, urls, tera, db, page_cache)
     }
@@ -504,6 +506,13 @@ fn templates_from(settings: &Settings, extend: &Registrar) -> Result<tera::Tera,
         );
         builtin_templates(builtin, &**extend)
     }
+}
+
+/// Every route's handler name and full pattern, for `url_for`.
+fn urls_of(router: &Router) -> Arc<Urls> {
+    Arc::new(Urls::new(
+        router.routes().iter().map(|r| (r.name, r.pattern.as_str())),
+    ))
 }
 
 /// What registers the framework's template functions (`url_for`) on a fresh Tera, before its

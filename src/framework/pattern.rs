@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use percent_encoding::{percent_decode_str, utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
-use super::context::Params;
+use super::params::Params;
 
 /// What a path segment may hold unencoded (RFC 3986's unreserved and sub-delims, `:` and
 /// `@`); everything else is percent-encoded when a path is built.

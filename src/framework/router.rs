@@ -4,8 +4,9 @@
 
 use std::fmt;
 
-use super::context::{Ctx, Params};
+use super::context::Ctx;
 use super::error::Error;
+use super::params::Params;
 use super::pattern::Pattern;
 use crate::http::Response;
 

@@ -30,11 +30,6 @@ pub(crate) struct Urls {
 }
 
 impl Urls {
-    /// The table of the router's routes.
-    pub fn of(router: &super::Router) -> Urls {
-        Urls::new(router.routes().iter().map(|r| (r.name, r.pattern.as_str())))
-    }
-
     /// The table of `routes`: (handler's full path, full pattern). Patterns were checked when
     /// the router was built; one that does not parse is left out.
     pub fn new<'a>(routes: impl IntoIterator<Item = (&'a str, &'a str)>) -> Urls {

@@ -56,14 +56,14 @@ fn center(cx: &Ctx) -> Result<Response, Error> {
 #[route("/add/{code}.html", method = "POST")]
 fn add(cx: &Ctx) -> Result<Response, Error> {
     queries::follow(&mut *cx.db()?, cx.param("code")?)?;
-    Ok(Response::redirect(303, "/center.html"))
+    Ok(Response::redirect(303, &cx.url_for("center", &[])?))
 }
 
 /// Unfollows a stock, then shows the centre.
 #[route("/del/{code}.html", method = "POST")]
 fn del(cx: &Ctx) -> Result<Response, Error> {
     queries::unfollow(&mut *cx.db()?, cx.param("code")?)?;
-    Ok(Response::redirect(303, "/center.html"))
+    Ok(Response::redirect(303, &cx.url_for("center", &[])?))
 }
 
 /// The form that edits the note of a followed stock.
@@ -89,5 +89,5 @@ fn save_note(cx: &Ctx) -> Result<Response, Error> {
         )));
     }
     queries::set_note(&mut *cx.db()?, cx.param("code")?, note)?;
-    Ok(Response::redirect(303, "/center.html"))
+    Ok(Response::redirect(303, &cx.url_for("center", &[])?))
 }
