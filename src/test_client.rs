@@ -27,7 +27,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::http::{decode_path, split_target, App, Body, Headers, Request, Version};
+use crate::http::{decode_path, split_target, App, Body, Headers, Request, RequestBody, Version};
 
 /// Redirects followed at most for one request.
 const MAX_REDIRECTS: usize = 10;
@@ -213,7 +213,7 @@ impl RequestBuilder<'_> {
 
     /// The body.
     pub fn body(mut self, body: impl Into<Vec<u8>>) -> Self {
-        self.req.body = body.into();
+        self.req.body = RequestBody::from_bytes(body.into());
         self
     }
 
@@ -237,7 +237,7 @@ fn new_request(method: &str, target: &str) -> Request {
         query: query.to_string(),
         version: Version::Http11,
         headers,
-        body: Vec::new(),
+        body: RequestBody::default(),
         peer: Some(peer),
         client: Some(peer.ip()),
         origin: None,

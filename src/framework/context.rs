@@ -137,8 +137,16 @@ impl<'a> Ctx<'a> {
                 "This address takes JSON (application/json), not {got}."
             )));
         }
-        serde_json::from_slice(&self.req.body)
+        serde_json::from_slice(&self.body_bytes()?)
             .map_err(|e| Error::BadRequest(format!("The body is not the JSON expected: {e}.")))
+    }
+
+    /// The whole body, from memory or from the file it was spooled to.
+    fn body_bytes(&self) -> Result<std::borrow::Cow<'_, [u8]>, Error> {
+        match self.req.body.in_memory() {
+            Some(bytes) => Ok(std::borrow::Cow::Borrowed(bytes)),
+            None => Ok(std::borrow::Cow::Owned(self.req.body.to_bytes()?)),
+        }
     }
 
     /// The response with what this call leaves behind: the session's cookie when it changed,
@@ -277,6 +285,6 @@ impl<'a> Ctx<'a> {
                 )));
             }
         }
-        Form::parse(&self.req.body)
+        Form::parse(&self.body_bytes()?)
     }
 }

@@ -7,6 +7,7 @@ mod authority;
 mod cookie;
 mod headers;
 mod negotiation;
+mod request_body;
 mod response;
 mod status;
 
@@ -14,6 +15,7 @@ pub use authority::Authority;
 pub use cookie::{Cookie, CookieError, SameSite};
 pub use headers::Headers;
 pub use negotiation::{accept_quality, etag_list_matches, q_of, strong_etag};
+pub use request_body::{BodyBytes, RequestBody};
 pub use response::{escape_html, Body, Response, Stream};
 pub use status::reason;
 
@@ -57,8 +59,9 @@ pub struct Request {
     pub version: Version,
     /// The header fields.
     pub headers: Headers,
-    /// The body, complete; empty when the request had none.
-    pub body: Vec<u8>,
+    /// The body, complete; empty when the request had none. Held in memory when small, in an
+    /// unnamed temporary file past `body_memory_bytes` (see [`RequestBody`]).
+    pub body: RequestBody,
     /// The address of the connection's other end, when known: the client, or a proxy.
     pub peer: Option<SocketAddr>,
     /// The client's address: the peer, or, when the peer is a trusted proxy, the address it
@@ -84,7 +87,7 @@ impl Request {
             query: query.to_string(),
             version: Version::Http11,
             headers: Headers::new(),
-            body: Vec::new(),
+            body: RequestBody::default(),
             peer: None,
             client: None,
             origin: None,

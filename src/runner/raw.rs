@@ -50,6 +50,7 @@ pub(super) struct RawConfig {
     max_head_bytes: i64,
     max_headers: i64,
     max_body_bytes: i64,
+    body_memory_bytes: i64,
     cache_control: String,
     page_cache: bool,
     compression: bool,
@@ -99,6 +100,7 @@ impl Default for RawConfig {
             max_head_bytes: int(server.max_head_bytes),
             max_headers: int(server.max_headers),
             max_body_bytes: server.max_body_bytes as i64,
+            body_memory_bytes: int(server.body_memory_bytes),
             cache_control: server.cache_control,
             page_cache: framework.page_cache,
             compression: server.compression,
@@ -316,6 +318,8 @@ impl RawConfig {
                 MAX_HEADERS_CEILING as i64,
             )? as usize,
             max_body_bytes: int("max_body_bytes", raw.max_body_bytes, 0, 1 << 40)? as u64,
+            body_memory_bytes: int("body_memory_bytes", raw.body_memory_bytes, 1024, 1 << 30)?
+                as usize,
             cache_control: raw.cache_control,
             access_log: match raw.access_log.as_str() {
                 "-" => AccessLog::Stdout,

@@ -5,7 +5,11 @@
 //! first bytes, then one more second for every `body_min_rate` bytes received. A client that
 //! sends one byte every few seconds runs out of time however long its body claims to be.
 
+use std::fs::File;
+use std::io::Write;
 use std::time::{Duration, Instant};
+
+use crate::http::RequestBody;
 
 use super::activity::Phase;
 use super::framing::Framing;
@@ -62,8 +66,56 @@ impl BodyClock {
 pub(super) fn read_body(
     reader: &mut RequestReader<'_>,
     framing: &Framing,
-) -> Result<Vec<u8>, ReadError> {
-    BodyReader { reader }.read(framing)
+) -> Result<RequestBody, ReadError> {
+    let spool_above = reader.config().body_memory_bytes;
+    let mut sink = Sink {
+        memory: Vec::new(),
+        file: None,
+        len: 0,
+        spool_above,
+    };
+    BodyReader { reader }.read(framing, &mut sink)?;
+    Ok(sink.finish())
+}
+
+/// Where a body goes as it arrives: memory, then, past `spool_above` bytes, an unnamed
+/// temporary file (what was in memory first).
+struct Sink {
+    memory: Vec<u8>,
+    file: Option<File>,
+    len: u64,
+    spool_above: usize,
+}
+
+impl Sink {
+    fn push(&mut self, bytes: &[u8]) -> Result<(), ReadError> {
+        self.len += bytes.len() as u64;
+        if self.file.is_none() && self.memory.len() + bytes.len() <= self.spool_above {
+            self.memory.extend_from_slice(bytes);
+            return Ok(());
+        }
+        let spool_failed = |e: std::io::Error| {
+            log::error!("cannot write a request body to a temporary file: {e}");
+            ReadError::Reject(507, "no room to hold the body")
+        };
+        if self.file.is_none() {
+            let mut file = tempfile::tempfile().map_err(spool_failed)?;
+            file.write_all(&self.memory).map_err(spool_failed)?;
+            self.memory = Vec::new();
+            self.file = Some(file);
+        }
+        if let Some(file) = &mut self.file {
+            file.write_all(bytes).map_err(spool_failed)?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> RequestBody {
+        match self.file {
+            Some(file) => RequestBody::from_file(file, self.len),
+            None => RequestBody::from_bytes(self.memory),
+        }
+    }
 }
 
 /// The body of one request, read off its connection's reader.
@@ -72,10 +124,10 @@ struct BodyReader<'r, 'a> {
 }
 
 impl BodyReader<'_, '_> {
-    fn read(&mut self, framing: &Framing) -> Result<Vec<u8>, ReadError> {
+    fn read(&mut self, framing: &Framing, sink: &mut Sink) -> Result<(), ReadError> {
         // Most requests have no body: no phase, no clock.
         if matches!(framing, Framing::None | Framing::Length(0)) {
-            return Ok(Vec::new());
+            return Ok(());
         }
         self.reader.activity().enter(Phase::Body);
         self.reader.activity().progress(self.reader.data().len());
@@ -85,23 +137,34 @@ impl BodyReader<'_, '_> {
             self.reader.data().len() as u64,
         );
         match *framing {
-            Framing::None => Ok(Vec::new()),
+            Framing::None => Ok(()),
             Framing::Length(n) => {
                 if n > self.reader.config().max_body_bytes {
                     return Err(ReadError::Reject(413, "body larger than the limit"));
                 }
-                let n = n as usize;
-                self.need(n, &mut clock)?;
-                let body = self.reader.data()[..n].to_vec();
-                self.reader.consume(n);
-                Ok(body)
+                self.pass(n, sink, &mut clock)
             }
-            Framing::Chunked => self.read_chunked(&mut clock),
+            Framing::Chunked => self.read_chunked(sink, &mut clock),
         }
     }
 
-    fn read_chunked(&mut self, clock: &mut BodyClock) -> Result<Vec<u8>, ReadError> {
-        let mut body = Vec::new();
+    /// Moves the next `n` bytes of the connection into `sink`, as they arrive: never more
+    /// than a read's worth in the reader's buffer.
+    fn pass(&mut self, n: u64, sink: &mut Sink, clock: &mut BodyClock) -> Result<(), ReadError> {
+        let mut left = n;
+        while left > 0 {
+            if self.reader.data().is_empty() {
+                self.fill_body(clock)?;
+            }
+            let take = (self.reader.data().len() as u64).min(left) as usize;
+            sink.push(&self.reader.data()[..take])?;
+            self.reader.consume(take);
+            left -= take as u64;
+        }
+        Ok(())
+    }
+
+    fn read_chunked(&mut self, sink: &mut Sink, clock: &mut BodyClock) -> Result<(), ReadError> {
         loop {
             let line = self.line(clock)?;
             let size = parse_chunk_line(&line)
@@ -112,7 +175,7 @@ impl BodyReader<'_, '_> {
                 loop {
                     let line = self.line(clock)?;
                     if line.is_empty() {
-                        return Ok(body);
+                        return Ok(());
                     }
                     if !is_field_line(&line) {
                         return Err(ReadError::Reject(400, "malformed trailer field"));
@@ -123,16 +186,15 @@ impl BodyReader<'_, '_> {
                     }
                 }
             }
-            if body.len() as u64 + size > self.reader.config().max_body_bytes {
+            if sink.len + size > self.reader.config().max_body_bytes {
                 return Err(ReadError::Reject(413, "body larger than the limit"));
             }
-            let size = size as usize;
-            self.need(size + 2, clock)?;
-            if &self.reader.data()[size..size + 2] != b"\r\n" {
+            self.pass(size, sink, clock)?;
+            self.need(2, clock)?;
+            if &self.reader.data()[..2] != b"\r\n" {
                 return Err(ReadError::Reject(400, "chunk not followed by CRLF"));
             }
-            body.extend_from_slice(&self.reader.data()[..size]);
-            self.reader.consume(size + 2);
+            self.reader.consume(2);
         }
     }
 

@@ -86,6 +86,9 @@ pub struct ServerConfig {
     pub max_headers: usize,
     /// Largest request body in bytes.
     pub max_body_bytes: u64,
+    /// A body larger than this goes to an unnamed temporary file as it arrives, instead of
+    /// memory: an upload costs a connection this much memory at most.
+    pub body_memory_bytes: usize,
     /// `Cache-Control` sent with static files.
     pub cache_control: String,
     /// How long shutdown waits for requests in flight.
@@ -121,6 +124,7 @@ impl Default for ServerConfig {
             max_head_bytes: 16 * 1024,
             max_headers: 100,
             max_body_bytes: 1024 * 1024,
+            body_memory_bytes: 256 * 1024,
             cache_control: "public, max-age=300".into(),
             shutdown_grace: Duration::from_secs(10),
             access_log: AccessLog::Stdout,
