@@ -43,6 +43,7 @@
 pub mod encoding;
 pub mod framework;
 pub mod http;
+pub mod multipart;
 pub mod runner;
 pub mod server;
 mod sync;

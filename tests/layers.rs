@@ -253,6 +253,18 @@ fn every_arrow_points_down() {
             "encoding",
             &["server", "framework", "runner", site[0], site[1]],
         ),
+        // The multipart parser is a format beside the interface, for both sides.
+        (
+            "multipart",
+            &[
+                "server",
+                "framework",
+                "runner",
+                "encoding",
+                site[0],
+                site[1],
+            ],
+        ),
         // The in-process client speaks to any App through the interface alone.
         (
             "test_client",

@@ -15,6 +15,7 @@ use super::session::{self, Session, Signer};
 use super::timing::{TimedConnection, Timing};
 use super::url::Urls;
 use crate::http::{Request, Response};
+use crate::multipart::{self, Limits, Multipart, MultipartError};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -28,6 +29,7 @@ pub(crate) struct Services<'a> {
     /// `None` when the app has no `secret_key`.
     pub sessions: Option<&'a Signer>,
     pub urls: &'a Urls,
+    pub upload_limits: Limits,
 }
 
 /// What a handler gets: the request, the captured path parameters, and the framework's
@@ -50,6 +52,7 @@ pub struct Ctx<'a> {
     /// The session, once a handler or hook has asked for it.
     session: RefCell<Option<Session>>,
     urls: &'a Urls,
+    upload_limits: Limits,
 }
 
 impl<'a> Ctx<'a> {
@@ -66,6 +69,7 @@ impl<'a> Ctx<'a> {
             sessions: services.sessions,
             session: RefCell::new(None),
             urls: services.urls,
+            upload_limits: services.upload_limits,
         }
     }
 
@@ -139,6 +143,38 @@ impl<'a> Ctx<'a> {
         }
         serde_json::from_slice(&self.body_bytes()?)
             .map_err(|e| Error::BadRequest(format!("The body is not the JSON expected: {e}.")))
+    }
+
+    /// The body as a `multipart/form-data` form (Flask's `request.files` and
+    /// `request.form`), read as a stream: files past a small size go to temporary files,
+    /// within the app's `max_upload_file_bytes` (a 413 past it, as past the server's body
+    /// limit); 415 for another `Content-Type`, 400 for a malformed or truncated body. Each
+    /// file's name is made safe ([`Upload::file_name`](crate::multipart::Upload::file_name)).
+    pub fn multipart(&self) -> Result<Multipart, Error> {
+        let content_type = self.req.header("Content-Type").unwrap_or_default();
+        let boundary = multipart::boundary(content_type).map_err(|e| {
+            let essence = content_type.split(';').next().unwrap_or_default().trim();
+            if essence.eq_ignore_ascii_case("multipart/form-data") {
+                Error::BadRequest(format!("The form cannot be read: {e}."))
+            } else {
+                Error::UnsupportedMediaType(format!(
+                    "This address takes a form with files (multipart/form-data), not {}.",
+                    if essence.is_empty() {
+                        "no Content-Type"
+                    } else {
+                        essence
+                    }
+                ))
+            }
+        })?;
+        let limits = self.upload_limits;
+        multipart::parse(self.req.body.reader(), &boundary, &limits).map_err(|e| match e {
+            MultipartError::TooLarge(what) => Error::PayloadTooLarge(format!(
+                "The upload is too large: {what} is over its limit."
+            )),
+            MultipartError::Io(e) => Error::Io(e),
+            other => Error::BadRequest(format!("The form cannot be read: {other}.")),
+        })
     }
 
     /// The whole body, from memory or from the file it was spooled to.

@@ -44,6 +44,7 @@ pub use tera;
 pub use timing::TimedConnection;
 
 use crate::http::{App, Body, Request, Response};
+use crate::multipart::Limits;
 use error::Message;
 use pages::PageCache;
 use router::RouteMatch;
@@ -87,6 +88,9 @@ pub struct Settings {
     pub secret_keys: Vec<String>,
     /// How long a session cookie stays good after it was last saved.
     pub session_max_age: Duration,
+    /// Largest file in a multipart upload (`Ctx::multipart`), in bytes; the server's
+    /// `max_body_bytes` bounds the whole request.
+    pub max_upload_file_bytes: u64,
 }
 
 impl Default for Settings {
@@ -105,6 +109,7 @@ impl Default for Settings {
             dev: false,
             secret_keys: Vec::new(),
             session_max_age: Duration::from_secs(14 * 86_400),
+            max_upload_file_bytes: crate::multipart::Limits::default().max_file_bytes,
         }
     }
 }
@@ -117,6 +122,8 @@ pub struct Framework {
     hooks: Hooks,
     /// `None` without `secret_key`: no sessions.
     sessions: Option<Signer>,
+    /// What `Ctx::multipart` parses within.
+    upload_limits: Limits,
     templates: Templates,
     /// `None` for an app without a database.
     db: Option<Db>,
@@ -161,6 +168,7 @@ impl Framework {
             .with_compression(settings.compression)
             .with_server_timing(settings.server_timing);
         framework.sessions = Signer::new(&settings.secret_keys, settings.session_max_age);
+        framework.upload_limits.max_file_bytes = settings.max_upload_file_bytes;
         if framework.sessions.is_none() && settings.dev {
             log::warn!(
                 "dev mode without secret_key: sessions are signed with a random key, and end \
@@ -202,6 +210,7 @@ impl Framework {
             urls,
             hooks: Hooks::new(),
             sessions: None,
+            upload_limits: Limits::default(),
             templates: Templates::Fixed(Box::new(tera)),
             pages: (page_cache && db.is_some()).then(|| PageCache::new(true)),
             db,
@@ -437,6 +446,7 @@ impl App for Framework {
             timing: &timing,
             sessions: self.sessions.as_ref(),
             urls: &self.urls,
+            upload_limits: self.upload_limits,
         };
         let (matched, params) = match self.router.lookup(&req.method, req.raw_path()) {
             RouteMatch::Found(route, params) => (Matched::Route(route), params),

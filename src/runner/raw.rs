@@ -30,6 +30,7 @@ pub(super) struct RawConfig {
     database_connections: i64,
     secret_key: String,
     session_max_age_secs: i64,
+    max_upload_file_bytes: i64,
     migrations_dir: PathBuf,
     max_connections: i64,
     max_connections_per_ip: i64,
@@ -81,6 +82,7 @@ impl Default for RawConfig {
             migrations_dir: framework.migrations_dir,
             secret_key: String::new(),
             session_max_age_secs: secs(framework.session_max_age),
+            max_upload_file_bytes: framework.max_upload_file_bytes as i64,
             max_connections: int(server.max_connections.get()),
             max_connections_per_ip: server.max_connections_per_ip.map_or(0, |n| int(n.get())),
             trusted_proxies: String::new(),
@@ -359,6 +361,12 @@ impl RawConfig {
             builtin_templates: &[],
             builtin_migrations: &[],
             secret_keys,
+            max_upload_file_bytes: int(
+                "max_upload_file_bytes",
+                raw.max_upload_file_bytes,
+                0,
+                1 << 40,
+            )? as u64,
             session_max_age: Duration::from_secs(int(
                 "session_max_age_secs",
                 raw.session_max_age_secs,
