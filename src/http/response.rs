@@ -159,6 +159,20 @@ impl Response {
             .with_body(Body::Bytes(body.into()))
     }
 
+    /// An `application/json` response of `value` (Flask's `jsonify`). A value serde cannot
+    /// write as JSON (a map with keys that are not strings) is a bug: a plain 500, logged.
+    pub fn json(status: u16, value: &impl serde::Serialize) -> Response {
+        match serde_json::to_vec(value) {
+            Ok(body) => Response::new(status)
+                .with_header("Content-Type", "application/json")
+                .with_body(Body::Bytes(body)),
+            Err(e) => {
+                log::error!("a response that is not JSON: {e}");
+                Response::error_page(500)
+            }
+        }
+    }
+
     /// A redirect (`301`, `302`, `303`, `307`, `308`) to `location`.
     pub fn redirect(status: u16, location: &str) -> Response {
         Response::new(status).with_header("Location", location)
