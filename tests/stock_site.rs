@@ -1,5 +1,8 @@
-//! The stock site against the real binary and a temporary database: every page and action,
-//! escaping, persistence, migrations, and concurrent writers.
+//! The stock site against the real binary and a temporary database, where the wire matters:
+//! pages over the real server, cross-site posts, persistence and restarts, migrations,
+//! concurrent writers, the page cache's validators, files first, the access log, the flash
+//! cookie. The handlers' own cases (every action's status, notes, form limits) go through
+//! the in-process test client, in `src/stocks/tests.rs`.
 
 mod common;
 
@@ -50,51 +53,6 @@ fn the_index_shows_all_94_stocks_with_exact_values() {
         );
         assert!(page.contains("class=\"up\">10.01%"));
     }
-}
-
-#[test]
-fn the_centre_shows_the_five_seeded_stocks_with_notes() {
-    let site = site();
-    let codes = followed_codes(&site);
-    assert_eq!(codes.len(), 5, "{codes:?}");
-    let page = site.get("/center.html").text();
-    assert!(page.contains("你确定要买这个？"));
-    assert!(page.contains("利好"));
-    assert_eq!(count(&page, "href=\"/update/"), 5);
-}
-
-#[test]
-fn follow_and_unfollow_answer_each_case_with_its_status() {
-    let site = site();
-    assert_eq!(site.post_form("/add/999999.html", "").status, 404);
-    assert_eq!(site.post_form("/add/abc.html", "").status, 404);
-    // 000007 is followed in the seed data.
-    assert_eq!(site.post_form("/add/000007.html", "").status, 409);
-    let r = site.post_form("/add/000036.html", "");
-    assert_eq!(r.status, 303);
-    assert_eq!(r.header("Location"), Some("/center.html"));
-    assert!(followed_codes(&site).contains(&"000036".to_string()));
-    assert_eq!(site.post_form("/add/000036.html", "").status, 409);
-
-    assert_eq!(site.post_form("/del/999999.html", "").status, 404);
-    let r = site.post_form("/del/000036.html", "");
-    assert_eq!(r.status, 303);
-    assert_eq!(r.header("Location"), Some("/center.html"));
-    assert_eq!(site.post_form("/del/000036.html", "").status, 409);
-    assert!(!followed_codes(&site).contains(&"000036".to_string()));
-}
-
-#[test]
-fn state_changes_are_post_only() {
-    let site = site();
-    for path in ["/add/000036.html", "/del/000007.html"] {
-        let r = site.get(path);
-        assert_eq!(r.status, 405, "{path}");
-        assert!(r.header("Allow").unwrap().contains("POST"));
-        assert!(r.text().contains("405"), "the error page is rendered");
-    }
-    assert_eq!(followed_codes(&site).len(), 5, "a GET changed something");
-    assert_eq!(site.get("/nope.html").status, 404);
 }
 
 #[test]
@@ -175,92 +133,6 @@ fn a_clean_exit_leaves_every_write_in_the_database_file_alone() {
         )
         .unwrap();
     assert_eq!(note, "kept");
-}
-
-#[test]
-fn notes_round_trip_verbatim_and_are_shown_escaped() {
-    let site = site();
-    assert_eq!(
-        site.get("/update/000036.html").status,
-        404,
-        "not followed yet"
-    );
-    assert_eq!(site.post_form("/add/000036.html", "").status, 303);
-    let form = site.get("/update/000036.html");
-    assert_eq!(form.status, 200);
-    assert!(form.text().contains("name=\"note\""));
-
-    let hostile = "利好 \"quoted\" <script>alert(1)</script> '); DROP TABLE focus;--";
-    let encoded: String =
-        percent_encoding::utf8_percent_encode(hostile, percent_encoding::NON_ALPHANUMERIC)
-            .to_string();
-    let r = site.post_form("/update/000036.html", &format!("note={encoded}"));
-    assert_eq!(r.status, 303);
-    assert_eq!(r.header("Location"), Some("/center.html"));
-
-    let page = site.get("/center.html").text();
-    assert!(
-        !page.contains("<script>alert(1)</script>"),
-        "note must be escaped"
-    );
-    assert!(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"));
-    assert!(page.contains("利好 &quot;quoted&quot;"));
-    assert_eq!(followed_codes(&site).len(), 6, "the focus table survived");
-
-    // Stored verbatim: the database holds exactly what was typed.
-    let conn = rusqlite::Connection::open(site.dir.path().join("stock.db")).unwrap();
-    let stored: String = conn
-        .query_row(
-            "SELECT note_info FROM focus JOIN info ON info.id = focus.info_id WHERE code = '000036'",
-            [],
-            |r| r.get(0),
-        )
-        .unwrap();
-    assert_eq!(stored, hostile);
-    // The edit form shows it back, escaped, for the next edit.
-    assert!(site
-        .get("/update/000036.html")
-        .text()
-        .contains("&lt;script&gt;"));
-
-    assert_eq!(site.post_form("/del/000036.html", "").status, 303);
-    assert!(!followed_codes(&site).contains(&"000036".to_string()));
-}
-
-#[test]
-fn note_limits_and_form_errors_are_400() {
-    let site = site();
-    let ok = "好".repeat(200);
-    assert_eq!(
-        site.post_form("/update/000007.html", &format!("note={ok}"))
-            .status,
-        303
-    );
-    let long = "好".repeat(201);
-    assert_eq!(
-        site.post_form("/update/000007.html", &format!("note={long}"))
-            .status,
-        400
-    );
-    assert_eq!(
-        site.post_form("/update/000007.html", "note=%FF").status,
-        400
-    );
-    assert_eq!(site.post_form("/update/000007.html", "other=1").status, 400);
-    assert_eq!(site.post_form("/update/999999.html", "note=x").status, 404);
-    let r = site.request(
-        "POST",
-        "/update/000007.html",
-        &[("Content-Type", "application/json")],
-        b"{\"note\":\"x\"}",
-    );
-    assert_eq!(r.status, 415);
-    // `+` is a space.
-    assert_eq!(
-        site.post_form("/update/000007.html", "note=a+b").status,
-        303
-    );
-    assert!(site.get("/center.html").text().contains(">a b<"));
 }
 
 #[test]
@@ -604,37 +476,6 @@ fn server_timing_tells_where_the_time_went_and_the_access_log_repeats_it() {
 
     let quiet = site_with("server_timing = false\n");
     assert_eq!(quiet.get("/center.html").header("Server-Timing"), None);
-}
-
-#[test]
-fn the_home_page_marks_followed_stocks_instead_of_offering_to_add_them() {
-    let site = site();
-    let followed = followed_codes(&site);
-    let page = site.get("/index.html").text();
-    for code in &followed {
-        assert!(
-            !page.contains(&format!("action=\"/add/{code}.html\"")),
-            "{code} offered again"
-        );
-    }
-    assert!(page.contains("action=\"/add/000036.html\""));
-    assert_eq!(page.matches(">已关注</a>").count(), followed.len());
-    assert_eq!(site.post_form("/add/000036.html", "").status, 303);
-    let page = site.get("/index.html").text();
-    assert!(
-        !page.contains("action=\"/add/000036.html\""),
-        "the cached page changed"
-    );
-    assert_eq!(page.matches(">已关注</a>").count(), followed.len() + 1);
-    let json = site.request("GET", "/index.html?format=json", &[], b"");
-    let value: serde_json::Value = serde_json::from_slice(&json.body).unwrap();
-    let s36 = value["stocks"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|s| s["code"] == "000036")
-        .unwrap();
-    assert_eq!(s36["followed"], true);
 }
 
 /// The SVG of the page's `<figure class="chart…">`, up to its `</svg>`.

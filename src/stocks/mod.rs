@@ -91,3 +91,6 @@ fn save_note(cx: &Ctx) -> Result<Response, Error> {
     queries::set_note(&mut *cx.db()?, cx.param("code")?, note)?;
     Ok(Response::redirect(303, &cx.url_for("center", &[])?))
 }
+
+#[cfg(test)]
+mod tests;
