@@ -27,7 +27,7 @@ use std::sync::Arc;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
-use crate::http::{decode_path, split_target, App, Body, Headers, Request, RequestBody, Version};
+use crate::http::{App, Body, Headers, Request, RequestBody};
 
 /// Redirects followed at most for one request.
 const MAX_REDIRECTS: usize = 10;
@@ -225,23 +225,12 @@ impl RequestBuilder<'_> {
 
 /// A request as the server would hand it over from a client on loopback.
 fn new_request(method: &str, target: &str) -> Request {
-    let (raw_path, query) = split_target(target);
-    let path = decode_path(raw_path).unwrap_or_else(|e| panic!("target {target:?}: {e}"));
-    let mut headers = Headers::new();
-    headers.append("Host", "localhost");
+    let mut req = Request::fake(method, target);
+    req.headers.append("Host", "localhost");
     let peer = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 50_000);
-    Request {
-        method: method.to_string(),
-        target: target.to_string(),
-        path,
-        query: query.to_string(),
-        version: Version::Http11,
-        headers,
-        body: RequestBody::default(),
-        peer: Some(peer),
-        client: Some(peer.ip()),
-        origin: None,
-    }
+    req.peer = Some(peer);
+    req.client = Some(peer.ip());
+    req
 }
 
 /// The target of a redirect to this app (`/x`, or `http://localhost/x`); `None` elsewhere.

@@ -104,11 +104,16 @@ fn page(cx: &Ctx) -> Result<tera::Context, Error> {
     Ok(page)
 }
 
-#[route("/")]
-fn board(cx: &Ctx) -> Result<Response, Error> {
+/// `template` with every note, newest first.
+fn notes_page(cx: &Ctx, template: &str) -> Result<Response, Error> {
     let mut page = page(cx)?;
     page.insert("notes", &all_notes(&mut *cx.db()?)?);
-    cx.render("index.html", &page)
+    cx.render(template, &page)
+}
+
+#[route("/")]
+fn board(cx: &Ctx) -> Result<Response, Error> {
+    notes_page(cx, "index.html")
 }
 
 #[route("/login", method = "POST")]
@@ -250,9 +255,7 @@ mod admin {
 
     #[route("/")]
     fn dashboard(cx: &Ctx) -> Result<Response, Error> {
-        let mut page = page(cx)?;
-        page.insert("notes", &all_notes(&mut *cx.db()?)?);
-        cx.render("admin.html", &page)
+        notes_page(cx, "admin.html")
     }
 
     #[route("/notes/{id}/delete", method = "POST")]

@@ -94,6 +94,22 @@ impl Request {
         }
     }
 
+    /// [`Request::fake`] with this version and these header fields, for the server's tests.
+    #[cfg(test)]
+    pub(crate) fn fake_with(
+        method: &str,
+        target: &str,
+        version: Version,
+        headers: &[(&str, &str)],
+    ) -> Request {
+        let mut req = Request::fake(method, target);
+        req.version = version;
+        for (name, value) in headers {
+            req.headers.append(*name, *value);
+        }
+        req
+    }
+
     /// Whether `If-None-Match` names `etag` (weak comparison, `*` for any), so that the
     /// client's copy is current and the answer is a 304.
     pub fn if_none_match(&self, etag: &str) -> bool {

@@ -329,15 +329,6 @@ fn wants_keep_alive(req: &Request) -> bool {
 mod tests {
     use super::*;
 
-    fn request(method: &str, target: &str, version: Version, headers: &[(&str, &str)]) -> Request {
-        let mut req = Request::fake(method, target);
-        req.version = version;
-        for (name, value) in headers {
-            req.headers.append(*name, *value);
-        }
-        req
-    }
-
     #[test]
     fn keep_alive_is_the_default_of_1_1_only() {
         use Version::*;
@@ -351,7 +342,7 @@ mod tests {
             (Http10, &[("Connection", "Keep-Alive, TE")], true),
         ];
         for (version, headers, keep) in table {
-            let req = request("GET", "/", *version, headers);
+            let req = Request::fake_with("GET", "/", *version, headers);
             assert_eq!(wants_keep_alive(&req), *keep, "{version} {headers:?}");
         }
     }

@@ -83,15 +83,6 @@ mod tests {
     use super::*;
     use crate::http::Version;
 
-    fn request(method: &str, target: &str, version: Version, headers: &[(&str, &str)]) -> Request {
-        let mut req = Request::fake(method, target);
-        req.version = version;
-        for (name, value) in headers {
-            req.headers.append(*name, *value);
-        }
-        req
-    }
-
     #[test]
     fn plain_http_is_sent_to_the_same_host_and_target_over_https() {
         let table = [
@@ -115,7 +106,7 @@ mod tests {
             ("OPTIONS", "*", "h", 8443, 308, "https://h:8443/"),
         ];
         for (method, target, host, port, status, location) in table {
-            let req = request(method, target, Version::Http11, &[("Host", host)]);
+            let req = Request::fake_with(method, target, Version::Http11, &[("Host", host)]);
             let resp = to_https(&req, port);
             assert_eq!(resp.status, status, "{method} {target}");
             assert_eq!(
@@ -125,7 +116,7 @@ mod tests {
             );
         }
         // HTTP/1.0 without a Host names no place to go.
-        let req = request("GET", "/", Version::Http10, &[]);
+        let req = Request::fake_with("GET", "/", Version::Http10, &[]);
         assert_eq!(to_https(&req, 443).status, 400);
     }
 
