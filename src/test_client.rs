@@ -8,13 +8,14 @@
 //! use miniweb::test_client::Client;
 //!
 //! let app = |req: &Request| match req.path.as_str() {
-//!     "/" => Response::redirect(303, "/hello"),
+//!     "/" => Response::redirect(303, "/hello").with_header("Set-Cookie", "name=ann; Path=/"),
 //!     _ => Response::text(200, format!("hello, {}", req.cookie("name").unwrap_or("you"))),
 //! };
 //! let mut client = Client::new(app).following_redirects();
-//! let resp = client.request("GET", "/").header("Cookie", "name=ann").send();
+//! let resp = client.get("/");
 //! assert_eq!(resp.status, 200);
-//! assert_eq!(resp.text(), "hello, ann");
+//! assert_eq!(resp.redirects, ["/hello"]);
+//! assert_eq!(resp.text(), "hello, ann", "the cookie set on the way came along");
 //! ```
 //!
 //! What it does not do, that the real server does: framing, limits and deadlines, static

@@ -298,6 +298,23 @@ fn sessions_without_a_secret_key_are_a_500_that_says_why_in_the_log_only() {
 }
 
 #[test]
+fn dev_mode_without_a_key_signs_with_a_random_one_of_its_own() {
+    let dir = tempfile::tempdir().unwrap();
+    let settings = format!(
+        "dev = true\nmigrations_dir = {:?}\n",
+        dir.path().join("none").display().to_string()
+    );
+    let mut c = Client::new(site().framework(&settings).unwrap());
+    c.post_form("/login", &[("user", "dev")]);
+    assert_eq!(c.get("/").text(), "home of dev");
+    // Another start draws another key: the cookie of this one means nothing there.
+    let cookie = format!("miniweb_session={}", c.cookie("miniweb_session").unwrap());
+    let mut other = Client::new(site().framework(&settings).unwrap());
+    let r = other.request("GET", "/").header("Cookie", &cookie).send();
+    assert_eq!(r.text(), "home of nobody");
+}
+
+#[test]
 fn cookies_are_read_and_set_and_a_value_that_would_inject_a_header_is_refused() {
     let (_d, mut c) = client();
     let r = c.get("/theme?set=dark");

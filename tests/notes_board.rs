@@ -284,3 +284,21 @@ fn vm_hwm_kib(pid: u32) -> Option<i64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
+
+#[test]
+fn the_route_table_shows_the_admin_routes_under_their_prefix() {
+    let built = common::cargo_build(&["build", "--examples", "-p", "miniweb", "-p", "course"]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(built.join("examples").join("notes_board"))
+        .arg("--routes")
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{table}");
+    assert!(
+        table.contains("/admin/notes/{id}/delete notes_board::admin::delete"),
+        "{table}"
+    );
+    assert!(table.contains("GET     /admin/ "), "{table}");
+}
