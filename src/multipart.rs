@@ -152,16 +152,21 @@ impl Upload {
         Ok(out)
     }
 
-    /// Copies its bytes into `out`.
-    pub fn copy_to(&self, out: &mut impl Write) -> io::Result<u64> {
+    /// Its bytes from the start, as a reader (a look at its first bytes reads only those).
+    pub fn reader(&self) -> io::Result<Box<dyn Read + '_>> {
         match &self.data {
-            Held::Memory(bytes) => out.write_all(bytes).map(|()| bytes.len() as u64),
+            Held::Memory(bytes) => Ok(Box::new(&bytes[..])),
             Held::File(file) => {
                 let mut file: &File = file;
                 file.seek(SeekFrom::Start(0))?;
-                io::copy(&mut file, out)
+                Ok(Box::new(file))
             }
         }
+    }
+
+    /// Copies its bytes into `out`.
+    pub fn copy_to(&self, out: &mut impl Write) -> io::Result<u64> {
+        io::copy(&mut self.reader()?, out)
     }
 
     /// Saves it as `path`, which must not exist yet: written to a temporary file beside it,

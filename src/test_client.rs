@@ -192,12 +192,19 @@ impl Client {
             return;
         };
         let (name, value) = (name.trim().to_string(), value.trim().to_string());
-        let expired = parts.any(|attr| {
-            let attr = attr.trim().to_ascii_lowercase();
-            attr == "max-age=0"
-                || attr.starts_with("max-age=-")
-                || attr == "expires=thu, 01 jan 1970 00:00:00 gmt"
-        });
+        // Max-Age wins over Expires (RFC 6265bis); either in the past deletes the cookie.
+        let mut expired = None;
+        for attr in parts {
+            let (name, value) = attr.split_once('=').unwrap_or((attr, ""));
+            let (name, value) = (name.trim(), value.trim());
+            if name.eq_ignore_ascii_case("Max-Age") {
+                expired = Some(!value.parse::<i64>().is_ok_and(|secs| secs > 0));
+            } else if name.eq_ignore_ascii_case("Expires") && expired.is_none() {
+                let at = httpdate::parse_http_date(value);
+                expired = Some(at.is_ok_and(|at| at <= std::time::SystemTime::now()));
+            }
+        }
+        let expired = expired.unwrap_or(false);
         self.jar.retain(|(n, _)| *n != name);
         if !expired {
             self.jar.push((name, value));

@@ -22,7 +22,7 @@ fn echo(req: &Request) -> Response {
             req.method,
             req.path,
             req.query,
-            String::from_utf8_lossy(&req.body.to_bytes().unwrap())
+            String::from_utf8_lossy(&req.body.bytes().unwrap())
         ),
     )
 }

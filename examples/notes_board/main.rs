@@ -13,6 +13,7 @@
 //! site keeps users with password hashes (argon2), not one password in the environment.
 //! `tests/examples.rs` drives all of it over loopback, with curl.
 
+use std::io::Read;
 use std::path::{Path, PathBuf};
 
 use miniweb::framework::{Conn, Error, Row, SqlError};
@@ -192,7 +193,8 @@ fn add_note(cx: &Ctx, author: &str, text: &str, image: Option<&Upload>) -> Resul
 /// The image's type from its first bytes, whatever the client claimed: PNG, JPEG, GIF or
 /// WebP, anything else refused (the server would serve it from this site otherwise).
 fn image_kind(upload: &Upload) -> Result<&'static str, Error> {
-    let head: Vec<u8> = upload.bytes()?.into_iter().take(12).collect();
+    let mut head = Vec::with_capacity(12);
+    Read::take(upload.reader()?, 12).read_to_end(&mut head)?;
     match head.as_slice() {
         [0x89, b'P', b'N', b'G', ..] => Ok("png"),
         [0xFF, 0xD8, 0xFF, ..] => Ok("jpg"),

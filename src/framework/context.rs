@@ -120,28 +120,15 @@ impl<'a> Ctx<'a> {
     /// the body is not JSON or does not fit `T`. The server's body limit applies; nesting
     /// deeper than 128 levels is refused, not followed down the stack.
     pub fn json<T: DeserializeOwned>(&self) -> Result<T, Error> {
-        let essence = self
-            .req
-            .header("Content-Type")
-            .and_then(|ct| ct.split(';').next())
-            .unwrap_or_default()
-            .trim()
-            .to_ascii_lowercase();
+        let essence = self.media_type();
         let is_json = essence == "application/json"
             || essence
                 .strip_prefix("application/")
                 .is_some_and(|s| s.ends_with("+json"));
         if !is_json {
-            let got = if essence.is_empty() {
-                "no Content-Type"
-            } else {
-                &essence
-            };
-            return Err(Error::UnsupportedMediaType(format!(
-                "This address takes JSON (application/json), not {got}."
-            )));
+            return Err(self.unsupported("JSON (application/json)"));
         }
-        serde_json::from_slice(&self.body_bytes()?)
+        serde_json::from_slice(&self.req.body.bytes()?)
             .map_err(|e| Error::BadRequest(format!("The body is not the JSON expected: {e}.")))
     }
 
@@ -151,22 +138,12 @@ impl<'a> Ctx<'a> {
     /// limit); 415 for another `Content-Type`, 400 for a malformed or truncated body. Each
     /// file's name is made safe ([`Upload::file_name`](crate::multipart::Upload::file_name)).
     pub fn multipart(&self) -> Result<Multipart, Error> {
+        if self.media_type() != "multipart/form-data" {
+            return Err(self.unsupported("a form with files (multipart/form-data)"));
+        }
         let content_type = self.req.header("Content-Type").unwrap_or_default();
-        let boundary = multipart::boundary(content_type).map_err(|e| {
-            let essence = content_type.split(';').next().unwrap_or_default().trim();
-            if essence.eq_ignore_ascii_case("multipart/form-data") {
-                Error::BadRequest(format!("The form cannot be read: {e}."))
-            } else {
-                Error::UnsupportedMediaType(format!(
-                    "This address takes a form with files (multipart/form-data), not {}.",
-                    if essence.is_empty() {
-                        "no Content-Type"
-                    } else {
-                        essence
-                    }
-                ))
-            }
-        })?;
+        let boundary = multipart::boundary(content_type)
+            .map_err(|e| Error::BadRequest(format!("The form cannot be read: {e}.")))?;
         let limits = self.upload_limits;
         multipart::parse(self.req.body.reader(), &boundary, &limits).map_err(|e| match e {
             MultipartError::TooLarge(what) => Error::PayloadTooLarge(format!(
@@ -177,12 +154,23 @@ impl<'a> Ctx<'a> {
         })
     }
 
-    /// The whole body, from memory or from the file it was spooled to.
-    fn body_bytes(&self) -> Result<std::borrow::Cow<'_, [u8]>, Error> {
-        match self.req.body.in_memory() {
-            Some(bytes) => Ok(std::borrow::Cow::Borrowed(bytes)),
-            None => Ok(std::borrow::Cow::Owned(self.req.body.to_bytes()?)),
-        }
+    /// The request's media type, lower-cased, without parameters; empty when it has none.
+    fn media_type(&self) -> String {
+        let ct = self.req.header("Content-Type").unwrap_or_default();
+        ct.split(';')
+            .next()
+            .unwrap_or_default()
+            .trim()
+            .to_ascii_lowercase()
+    }
+
+    /// The 415 of an address that takes `what`.
+    fn unsupported(&self, what: &str) -> Error {
+        let got = match self.media_type() {
+            t if t.is_empty() => "no Content-Type".to_string(),
+            t => t,
+        };
+        Error::UnsupportedMediaType(format!("This address takes {what}, not {got}."))
     }
 
     /// The response with what this call leaves behind: the session's cookie when it changed,
@@ -313,14 +301,11 @@ impl<'a> Ctx<'a> {
 
     /// The request body as a urlencoded form; another content type is a 415.
     pub fn form(&self) -> Result<Form, Error> {
-        if let Some(ct) = self.req.header("Content-Type") {
-            let essence = ct.split(';').next().unwrap_or_default().trim();
-            if !essence.eq_ignore_ascii_case("application/x-www-form-urlencoded") {
-                return Err(Error::UnsupportedMediaType(format!(
-                    "This address takes a form (application/x-www-form-urlencoded), not {essence}."
-                )));
-            }
+        // A form without a Content-Type is taken as one: old clients send none.
+        let essence = self.media_type();
+        if !essence.is_empty() && essence != "application/x-www-form-urlencoded" {
+            return Err(self.unsupported("a form (application/x-www-form-urlencoded)"));
         }
-        Form::parse(&self.body_bytes()?)
+        Form::parse(&self.req.body.bytes()?)
     }
 }

@@ -4,6 +4,7 @@
 //! soon as it is closed, where the system cannot do that), so nothing is left behind
 //! whatever happens to the request.
 
+use std::borrow::Cow;
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
 use std::sync::Arc;
@@ -70,18 +71,16 @@ impl RequestBody {
         matches!(self.0, Held::File { .. })
     }
 
-    /// All the bytes, read from the file if they went to one: for a form or JSON, which are
-    /// read whole anyway (the body limit bounds them). An upload is better read with
-    /// [`RequestBody::reader`].
-    pub fn to_bytes(&self) -> io::Result<Vec<u8>> {
-        match self.in_memory() {
-            Some(bytes) => Ok(bytes.to_vec()),
-            None => {
-                let mut out = Vec::with_capacity(self.len() as usize);
-                self.reader().read_to_end(&mut out)?;
-                Ok(out)
-            }
+    /// All the bytes: borrowed when in memory, read from the file if they went to one. For a
+    /// form or JSON, which are read whole anyway (the body limit bounds them); an upload is
+    /// better read with [`RequestBody::reader`].
+    pub fn bytes(&self) -> io::Result<Cow<'_, [u8]>> {
+        if let Some(bytes) = self.in_memory() {
+            return Ok(Cow::Borrowed(bytes));
         }
+        let mut out = Vec::with_capacity(self.len() as usize);
+        self.reader().read_to_end(&mut out)?;
+        Ok(Cow::Owned(out))
     }
 
     /// The bytes from the start, as a reader.
@@ -151,7 +150,7 @@ mod tests {
         file.write_all(b"hello, spooled world").unwrap();
         let body = RequestBody::from_file(file, 20);
         assert!(body.is_spooled() && body.in_memory().is_none());
-        assert_eq!(body.to_bytes().unwrap(), b"hello, spooled world");
+        assert_eq!(&*body.bytes().unwrap(), b"hello, spooled world");
         let mut small = [0u8; 7];
         let mut reader = body.reader();
         assert_eq!(reader.read(&mut small).unwrap(), 7);

@@ -248,7 +248,6 @@ impl Connection<'_> {
         let started = Instant::now();
         let resp = Response::error_page(status);
         let out = &mut self.out;
-        out.clear();
         write_head(out, &resp, Some("close"));
         let head_len = out.len() as u64;
         out.extend_from_slice(resp.body.as_bytes().unwrap_or_default());
