@@ -68,9 +68,7 @@ fn every_line_of_a_log_file_parses_in_goaccess() {
         "an unparsable request is `-`: {log}"
     );
 
-    let goaccess = Command::new("goaccess").arg("--version").output();
-    if !goaccess.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: goaccess is not installed (.ci/run installs it)");
+    if !common::installed("goaccess", "--version", "goaccess") {
         return;
     }
     let report = dir.path().join("report.json");

@@ -494,8 +494,7 @@ fn routes_of_two_groups_that_land_on_the_same_path_are_refused_naming_both() {
 
 #[test]
 fn curl_logs_in_with_a_cookie_jar_and_a_forged_cookie_gets_nowhere() {
-    if Command::new("curl").arg("--version").output().is_err() {
-        eprintln!("skipped: curl is not installed");
+    if !common::installed("curl", "--version", "curl") {
         return;
     }
     let (_d, fw) = app(KEY);

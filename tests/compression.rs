@@ -269,12 +269,7 @@ fn compression_false_sends_everything_as_it_is() {
 
 #[test]
 fn curl_compressed_gets_the_original_bytes() {
-    if !Command::new("curl")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-    {
-        eprintln!("skipped: curl is not installed (apt-get install curl)");
+    if !common::installed("curl", "--version", "curl") {
         return;
     }
     let site = site_with("");

@@ -9,9 +9,7 @@ use common::{fill_static, project, Site};
 
 #[test]
 fn the_systemd_unit_verifies_cleanly() {
-    let analyze = Command::new("systemd-analyze").arg("--version").output();
-    if !analyze.is_ok_and(|o| o.status.success()) {
-        eprintln!("skipped: systemd-analyze is not installed (apt-get install systemd)");
+    if !common::installed("systemd-analyze", "--version", "systemd") {
         return;
     }
     // The unit as shipped, but starting the binary just built (verify checks that it exists).

@@ -18,8 +18,7 @@ const PNG: &[u8] =
     b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR\0\0\0\x01\0\0\0\x01\x08\x06\0\0\0\x1f\x15\xc4\x89";
 
 fn board() -> Option<Site> {
-    if Command::new("curl").arg("--version").output().is_err() {
-        eprintln!("skipped: curl is not installed");
+    if !common::installed("curl", "--version", "curl") {
         return None;
     }
     // The same build as tests/examples.rs, so that the two share it.

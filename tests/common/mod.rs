@@ -324,6 +324,19 @@ pub struct InProcess {
     thread: Option<thread::JoinHandle<()>>,
 }
 
+/// Whether `program` runs here (`program version_arg` succeeds); if not, says in one line
+/// what is missing and which Debian package brings it, so that the test can pass without it.
+pub fn installed(program: &str, version_arg: &str, package: &str) -> bool {
+    let runs = Command::new(program)
+        .arg(version_arg)
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !runs {
+        eprintln!("skipped: {program} is not installed (apt-get install {package})");
+    }
+    runs
+}
+
 /// Settings for in-process servers: small limits so that tests can reach them.
 pub fn test_config(root: &Path) -> ServerConfig {
     ServerConfig {
