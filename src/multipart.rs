@@ -114,6 +114,7 @@ pub struct Upload {
     /// The form field it was sent as.
     pub field: String,
     file_name: String,
+    sent_name: String,
     /// Its `Content-Type` as the client said (`application/octet-stream` if it did not):
     /// a claim, not a fact.
     pub content_type: String,
@@ -133,6 +134,12 @@ impl Upload {
     /// is left. Still the client's choice: do not trust it to be unique.
     pub fn file_name(&self) -> &str {
         &self.file_name
+    }
+
+    /// The file name exactly as the client sent it (a path, perhaps, or `../../etc/passwd`):
+    /// for code that refuses a bad name instead of mending it.
+    pub fn sent_name(&self) -> &str {
+        &self.sent_name
     }
 
     /// Its size in bytes.
@@ -294,6 +301,7 @@ pub fn parse(
                 form.files.push(Upload {
                     field: part.name,
                     file_name: safe_file_name(&raw_name),
+                    sent_name: raw_name,
                     content_type: part
                         .content_type
                         .unwrap_or_else(|| "application/octet-stream".into()),

@@ -437,6 +437,13 @@ fn panic_message(cause: &(dyn std::any::Any + Send)) -> String {
 }
 
 impl App for Framework {
+    fn metrics(&self) -> String {
+        self.pages
+            .as_ref()
+            .map(PageCache::metrics)
+            .unwrap_or_default()
+    }
+
     fn call(&self, req: &Request) -> Response {
         let timing = Timing::default();
         let (tera, broken) = self.templates.current();

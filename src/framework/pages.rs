@@ -6,6 +6,7 @@
 
 use crate::sync::Unpoisoned;
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 use std::time::Instant;
 
@@ -47,6 +48,9 @@ pub(crate) struct PageCache {
     flights: Flights<Option<Arc<Page>>>,
     /// Whether pages are compressed for clients that accept it.
     compression: bool,
+    /// Pages served from the cache (or from another request's render), and pages rendered.
+    hits: AtomicU64,
+    misses: AtomicU64,
 }
 
 impl PageCache {
@@ -55,6 +59,8 @@ impl PageCache {
             pages: RwLock::new(HashMap::new()),
             flights: Flights::new(),
             compression,
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
         }
     }
 
@@ -77,7 +83,7 @@ impl PageCache {
         timing.add_db(asked.elapsed());
         let version = version?;
         if let Some(page) = self.kept(key, version) {
-            timing.cache(CacheUse::Hit);
+            self.note(timing, CacheUse::Hit);
             return Ok(respond(req, &page));
         }
         let waited = Instant::now();
@@ -85,18 +91,18 @@ impl PageCache {
             Turn::Lead(leader) => leader,
             Turn::Joined(Ok(Some(page))) => {
                 timing.add_wait(waited.elapsed());
-                timing.cache(CacheUse::Joined);
+                self.note(timing, CacheUse::Joined);
                 return Ok(respond(req, &page));
             }
             Turn::Joined(Err(e)) => {
                 timing.add_wait(waited.elapsed());
-                timing.cache(CacheUse::Joined);
+                self.note(timing, CacheUse::Joined);
                 return Err(e);
             }
             // The page rendered could not be kept (a 404, a cookie): this one renders its own.
             Turn::Joined(Ok(None)) | Turn::Alone => {
                 timing.add_wait(waited.elapsed());
-                timing.cache(CacheUse::Miss);
+                self.note(timing, CacheUse::Miss);
                 return self
                     .render_and_keep(req, key, version, render)
                     .map(|(_, r)| r);
@@ -106,13 +112,46 @@ impl PageCache {
         // taken: it is kept then, and is this version's one render.
         if let Some(page) = self.kept(key, version) {
             leader.land(Ok(Some(page.clone())));
-            timing.cache(CacheUse::Hit);
+            self.note(timing, CacheUse::Hit);
             return Ok(respond(req, &page));
         }
-        timing.cache(CacheUse::Miss);
+        self.note(timing, CacheUse::Miss);
         let rendered = self.render_and_keep(req, key, version, render);
         leader.land(rendered.as_ref().map(|(page, _)| page.clone()));
         rendered.map(|(_, resp)| resp)
+    }
+
+    /// Records how a page was found, for `Server-Timing` and `/metrics`.
+    fn note(&self, timing: &Timing, how: CacheUse) {
+        let counter = match how {
+            CacheUse::Miss => &self.misses,
+            _ => &self.hits,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        timing.cache(how);
+    }
+
+    /// The counters, as lines of Prometheus's text format.
+    pub fn metrics(&self) -> String {
+        let mut out = String::new();
+        for (name, help, counter) in [
+            (
+                "miniweb_page_cache_hits_total",
+                "Pages served from the page cache, or from a render another request made.",
+                &self.hits,
+            ),
+            (
+                "miniweb_page_cache_misses_total",
+                "Pages rendered.",
+                &self.misses,
+            ),
+        ] {
+            out.push_str(&format!(
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
+                counter.load(Ordering::Relaxed)
+            ));
+        }
+        out
     }
 
     /// The page kept under `key` if it was rendered from `version` or a newer one (newer is

@@ -170,6 +170,12 @@ pub fn split_target(target: &str) -> (&str, &str) {
 pub trait App: Send + Sync + 'static {
     /// Answers one request.
     fn call(&self, req: &Request) -> Response;
+
+    /// The app's own counters, as lines of Prometheus's text format, for the server's
+    /// `/metrics` (the framework's page cache); none by default.
+    fn metrics(&self) -> String {
+        String::new()
+    }
 }
 
 impl<F> App for F

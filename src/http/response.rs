@@ -181,20 +181,24 @@ impl Response {
     /// A small fixed HTML page for an error status, with nothing in it but the status.
     /// The pages of known statuses are built once and shared.
     pub fn error_page(status: u16) -> Response {
-        static PAGES: OnceLock<Vec<(u16, Arc<[u8]>)>> = OnceLock::new();
-        let pages = PAGES.get_or_init(|| {
-            STATUSES
-                .iter()
-                .map(|&(s, _)| (s, error_page_bytes(s)))
-                .collect()
-        });
-        let page = match pages.iter().find(|(s, _)| *s == status) {
+        let page = match stock_pages().iter().find(|(s, _)| *s == status) {
             Some((_, page)) => page.clone(),
             None => error_page_bytes(status),
         };
         Response::new(status)
             .with_header("Content-Type", "text/html; charset=utf-8")
             .with_body(Body::Shared(page))
+    }
+
+    /// Whether this is [`Response::error_page`] as made, body and all: a page the site may
+    /// replace with its own (`page_404`, `page_50x`).
+    pub fn is_stock_error_page(&self) -> bool {
+        let Body::Shared(body) = &self.body else {
+            return false;
+        };
+        stock_pages()
+            .iter()
+            .any(|(s, page)| *s == self.status && Arc::ptr_eq(page, body))
     }
 
     /// This response with one more header field.
@@ -214,6 +218,17 @@ impl Response {
         self.body = body;
         self
     }
+}
+
+/// The error pages of the known statuses, built once and shared.
+fn stock_pages() -> &'static [(u16, Arc<[u8]>)] {
+    static PAGES: OnceLock<Vec<(u16, Arc<[u8]>)>> = OnceLock::new();
+    PAGES.get_or_init(|| {
+        STATUSES
+            .iter()
+            .map(|&(s, _)| (s, error_page_bytes(s)))
+            .collect()
+    })
 }
 
 /// The bytes of `Response::error_page(status)`.

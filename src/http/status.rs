@@ -14,6 +14,7 @@ pub(super) const STATUSES: &[(u16, &str)] = &[
     (307, "Temporary Redirect"),
     (308, "Permanent Redirect"),
     (400, "Bad Request"),
+    (401, "Unauthorized"),
     (403, "Forbidden"),
     (404, "Not Found"),
     (405, "Method Not Allowed"),

@@ -140,6 +140,50 @@ mod tests {
     }
 
     #[test]
+    fn folder_features_are_checked_and_named_by_key() {
+        let cases = [
+            (
+                "[[redirects]]\nfrom = \"/a\"\nto = \"/b\"\nstatus = 200\n",
+                "redirects",
+            ),
+            (
+                "[[headers]]\npath = \"*.css\"\nset = { \"Content-Length\" = \"1\" }\n",
+                "headers",
+            ),
+            (
+                "[[headers]]\npath = \"*.css\"\nset = {}\ncolour = 1\n",
+                "colour",
+            ),
+            ("cors_origins = \"app.example\"\n", "cors_origins"),
+            (
+                "metrics = true\nmetrics_from = \"not an address\"\n",
+                "metrics_from",
+            ),
+            ("upload = true\nupload_max_bytes = 0\n", "upload_max_bytes"),
+            ("headers = \"x\"\n", "headers must be a list of tables"),
+        ];
+        for (text, want) in cases {
+            let err = parse(text).unwrap_err().to_string();
+            assert!(err.contains(want), "{text}: {err}");
+        }
+        let env = |name: &str| (name == "MINIWEB_HEADERS").then(|| "x".to_string());
+        let err = Config::parse_layers("", None, &env)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("list of tables"), "{err}");
+        let c = parse(
+            "upload = true\nupload_anyone = true\nfallback = \"index.html\"\n\
+             [[headers]]\npath = \"*.woff2\"\nset = { \"Cache-Control\" = \"immutable\" }\n\
+             [[rewrites]]\nfrom = \"/app/**\"\nto = \"/app/index.html\"\n",
+        )
+        .unwrap();
+        assert!(c.server.uploads.is_some_and(|u| u.anyone && !u.overwrite));
+        assert_eq!(c.server.header_rules.len(), 1);
+        assert_eq!(c.server.fallback.as_deref(), Some("/index.html"));
+        assert!(c.server.rules.has_rewrites());
+    }
+
+    #[test]
     fn the_stock_sites_config_is_valid_and_sets_every_key() {
         let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("config.toml");
         let text = std::fs::read_to_string(&shipped).unwrap();
@@ -148,12 +192,18 @@ mod tests {
             c.server.static_dir,
             Some(Path::new(env!("CARGO_MANIFEST_DIR")).join("static"))
         );
-        // Every key is written out in the shipped file, which documents them.
+        // Every key is written out in the shipped file, which documents them; a list of
+        // tables, empty by default, by an example in a comment (`#   [[headers]]`), since a
+        // `headers = []` would stop a user's own `[[headers]]` below it.
         let keys = toml::to_string(&RawConfig::default()).unwrap();
         for line in keys.lines().filter(|l| l.contains(" = ")) {
-            let key = line.split(" = ").next().unwrap();
+            let (key, value) = line.split_once(" = ").unwrap();
+            let written = match value {
+                "[]" => format!("#   [[{key}]]"),
+                _ => format!("{key} = "),
+            };
             assert!(
-                text.lines().any(|l| l.starts_with(&format!("{key} = "))),
+                text.lines().any(|l| l.starts_with(&written)),
                 "config.toml does not set {key}"
             );
         }

@@ -57,6 +57,7 @@ fn kind(like: &toml::Value) -> &'static str {
     match like {
         toml::Value::Integer(_) => "a whole number",
         toml::Value::Boolean(_) => "true or false",
+        toml::Value::Array(_) => "a list of tables ([[key]])",
         _ => "a string",
     }
 }
@@ -76,6 +77,12 @@ pub(super) fn with_env(
     for (key, value) in table.iter_mut() {
         let var = env_name(key);
         let Some(text) = env(&var) else { continue };
+        if value.is_array() {
+            return Err(format!(
+                "environment variable {var}: {key} is a list of tables; write it in the config \
+                 file"
+            ));
+        }
         let bad = || {
             format!(
                 "environment variable {var}: {key} must be {}, got {text:?}",

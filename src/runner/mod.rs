@@ -22,9 +22,15 @@ use std::sync::Arc;
 use crate::framework::hooks::{self, Hooks};
 use crate::framework::{Framework, Location, Mount, Router};
 use crate::http::App;
+use crate::server::basic_auth::BasicAuth;
+use crate::server::cors::Cors;
+use crate::server::forwarded::TrustedProxies;
+use crate::server::header_rules::HeaderRule;
+use crate::server::redirects::{Redirect, Rewrite};
+use crate::server::Uploads;
 use crate::server::{BindError, FilesOnly, Server, ServerConfig};
-use args::Args;
-use config::{Config, Sources};
+use args::{Args, Features};
+use config::{Config, ConfigError, Sources};
 
 /// Files compiled into a binary, as (path relative to their folder with `/`, bytes): what
 /// `include_bytes!` gives, one pair a file.
@@ -164,6 +170,9 @@ impl Site {
             println!("{usage}");
             return ExitCode::SUCCESS;
         }
+        if args.hash_password {
+            return hash_password(&name);
+        }
         if args.version {
             match self.version {
                 Some(v) => println!("{name} {v}"),
@@ -191,7 +200,7 @@ impl Site {
             default_file: true,
             app_defaults: self.defaults,
         })?;
-        apply_args(&mut config, args);
+        apply_args(&mut config, args)?;
         config.server.builtin_static = self.static_files;
         config.framework.builtin_templates = self.templates;
         config.framework.builtin_migrations = self.migrations;
@@ -233,10 +242,10 @@ fn serve_folder(dir: &Path, args: &Args) -> Result<(), Box<dyn std::error::Error
         default_file: false,
         app_defaults: "",
     })?;
-    apply_args(&mut config, args);
     // Relative to where the command runs, as for `python3 -m http.server -d DIR`.
     config.server.document_root = Some(std::env::current_dir()?.join(dir));
     config.server.static_dir = None;
+    apply_args(&mut config, args)?;
     config.server.never_served = never_served(&config);
     start_logger(&config.log_level);
     log::info!("serving {} alone: no routes, no database", dir.display());
@@ -244,8 +253,8 @@ fn serve_folder(dir: &Path, args: &Args) -> Result<(), Box<dyn std::error::Error
     serve(&addrs, config.server, Arc::new(FilesOnly))
 }
 
-/// What the command line says over the config.
-fn apply_args(config: &mut Config, args: &Args) {
+/// What the command line says over the config; `Err` for a feature it cannot use.
+fn apply_args(config: &mut Config, args: &Args) -> Result<(), ConfigError> {
     if let Some(port) = args.port {
         config.port = port;
     }
@@ -257,6 +266,119 @@ fn apply_args(config: &mut Config, args: &Args) {
     }
     if args.dev {
         config.framework.dev = true;
+    }
+    apply_features(&mut config.server, &args.features).map_err(ConfigError)?;
+    let server = &config.server;
+    if let Some(up) = &server.uploads {
+        if server.auth.is_none() && !up.anyone {
+            return Err(ConfigError(
+                "uploads need signed-in users: give --auth-file (auth_file), or say \
+                 --upload-anyone (upload_anyone = true) if anyone may write into the folder"
+                    .into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The command line's features, added to the config's. Paths are relative to the current
+/// folder, as the command line's always are.
+fn apply_features(server: &mut ServerConfig, f: &Features) -> Result<(), String> {
+    for line in &f.headers {
+        server.header_rules.push(HeaderRule::from_flag(line)?);
+    }
+    if let Some(origins) = &f.cors {
+        server.cors = Cors::parse(origins).map_err(|e| format!("--cors: {e}"))?;
+    }
+    if !f.redirects.is_empty() || !f.rewrites.is_empty() {
+        let redirects = f
+            .redirects
+            .iter()
+            .map(|w| {
+                let status = match w.get(2) {
+                    Some(s) => s.parse().map_err(|_| format!("--redirect: status {s:?}"))?,
+                    None => 302,
+                };
+                Redirect::new(&w[0], &w[1], status)
+            })
+            .collect::<Result<_, _>>()?;
+        let rewrites = f
+            .rewrites
+            .iter()
+            .map(|w| Rewrite::new(&w[0], &w[1]))
+            .collect::<Result<_, _>>()?;
+        server.rules = std::mem::take(&mut server.rules).with(redirects, rewrites)?;
+    }
+    if let Some(file) = &f.auth_file {
+        let prefix = f.auth_path.as_deref().unwrap_or("/");
+        server.auth = Some(Arc::new(BasicAuth::read(file, prefix)?));
+    } else if f.auth_path.is_some() {
+        return Err("--auth-path says where --auth-file's users are asked for; give both".into());
+    }
+    if f.spa {
+        server.fallback = Some("/index.html".into());
+    }
+    if f.error_pages {
+        let folder = server
+            .document_root
+            .clone()
+            .or_else(|| server.static_dir.clone())
+            .ok_or(
+                "--error-pages takes 404.html and 50x.html from the served folder, and none is",
+            )?;
+        let found = |name: &str| Some(folder.join(name)).filter(|p| p.is_file());
+        server.error_pages.not_found = found("404.html").or(server.error_pages.not_found.take());
+        server.error_pages.server_error =
+            found("50x.html").or(server.error_pages.server_error.take());
+        if server.error_pages.is_empty() {
+            return Err(format!(
+                "--error-pages: {} has neither 404.html nor 50x.html",
+                folder.display()
+            ));
+        }
+    }
+    server.archives |= f.archives;
+    if f.upload {
+        server.uploads.get_or_insert(Uploads {
+            anyone: false,
+            overwrite: false,
+            max_bytes: raw::DEFAULT_UPLOAD_MAX_BYTES,
+        });
+    }
+    if let Some(up) = &mut server.uploads {
+        up.anyone |= f.upload_anyone;
+        up.overwrite |= f.overwrite;
+    } else if f.upload_anyone || f.overwrite {
+        return Err("--upload-anyone and --overwrite are about --upload; give it too".into());
+    }
+    if f.metrics && server.metrics_from.is_none() {
+        server.metrics_from =
+            Some(TrustedProxies::parse("127.0.0.1, ::1").expect("loopback parses"));
+    }
+    Ok(())
+}
+
+/// `--hash-password`: a bcrypt hash of the password on standard input's first line.
+fn hash_password(name: &str) -> ExitCode {
+    let mut line = String::new();
+    if let Err(e) = std::io::stdin().read_line(&mut line) {
+        eprintln!("{name}: reading the password: {e}");
+        return ExitCode::from(1);
+    }
+    let password = line.trim_end_matches(['\r', '\n']);
+    if password.is_empty() {
+        eprintln!("{name}: an empty password; type one, then Enter");
+        return ExitCode::from(2);
+    }
+    match crate::server::basic_auth::hash_password(password) {
+        Ok(hash) => {
+            println!("{hash}");
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("{name}: {e}");
+            ExitCode::from(1)
+        }
     }
 }
 

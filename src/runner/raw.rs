@@ -5,6 +5,7 @@
 
 use std::num::NonZeroUsize;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
@@ -12,7 +13,13 @@ use serde::{Deserialize, Serialize};
 use super::config::{Config, ConfigError, Sources, DEFAULT_FILE};
 use super::layers::{overlay, with_env, Origins};
 use crate::framework::{Location, Settings};
+use crate::server::basic_auth::BasicAuth;
+use crate::server::cors::Cors;
+use crate::server::error_pages::ErrorPageFiles;
 use crate::server::forwarded::TrustedProxies;
+use crate::server::header_rules::HeaderRule;
+use crate::server::redirects::{Redirect, Rewrite, Rules};
+use crate::server::Uploads;
 use crate::server::{AccessLog, ServerConfig, TlsFiles, MAX_HEADERS_CEILING};
 
 /// The settings as written in the file; every field has a default, unknown keys are errors.
@@ -59,7 +66,57 @@ pub(super) struct RawConfig {
     dev: bool,
     log_level: String,
     access_log: String,
+    cors_origins: String,
+    auth_file: PathBuf,
+    auth_path: String,
+    fallback: String,
+    page_404: PathBuf,
+    page_50x: PathBuf,
+    archives: bool,
+    upload: bool,
+    upload_anyone: bool,
+    upload_overwrite: bool,
+    upload_max_bytes: i64,
+    metrics: bool,
+    metrics_from: String,
+    // Lists of tables come last: TOML writes them after the plain keys.
+    headers: Vec<RawHeaderRule>,
+    redirects: Vec<RawRedirect>,
+    rewrites: Vec<RawRewrite>,
 }
+
+/// `[[headers]]`: the paths of a glob, and the headers to set on their answers.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawHeaderRule {
+    path: String,
+    set: std::collections::BTreeMap<String, String>,
+}
+
+/// `[[redirects]]`: a glob, its target, and the status (302 unless said).
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawRedirect {
+    from: String,
+    to: String,
+    #[serde(default = "found")]
+    status: u16,
+}
+
+fn found() -> u16 {
+    302
+}
+
+/// `[[rewrites]]`: a glob, and the path served in its place.
+#[derive(Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+struct RawRewrite {
+    from: String,
+    to: String,
+}
+
+/// The largest folder upload by default: 1 GiB.
+pub(super) const DEFAULT_UPLOAD_MAX_BYTES: u64 = 1 << 30;
 
 /// The server's keys take their defaults from the server itself (`ServerConfig::default`),
 /// so that each default is written once; the framework's and the runner's are here.
@@ -110,6 +167,22 @@ impl Default for RawConfig {
             dev: framework.dev,
             log_level: "info".into(),
             access_log: "-".into(),
+            cors_origins: String::new(),
+            auth_file: PathBuf::new(),
+            auth_path: "/".into(),
+            fallback: server.fallback.unwrap_or_default(),
+            page_404: PathBuf::new(),
+            page_50x: PathBuf::new(),
+            archives: server.archives,
+            upload: false,
+            upload_anyone: false,
+            upload_overwrite: false,
+            upload_max_bytes: DEFAULT_UPLOAD_MAX_BYTES as i64,
+            metrics: false,
+            metrics_from: "127.0.0.1, ::1".into(),
+            headers: Vec::new(),
+            redirects: Vec::new(),
+            rewrites: Vec::new(),
         }
     }
 }
@@ -276,7 +349,17 @@ impl RawConfig {
             }
             p => Some(p as u16),
         };
+        let folder = raw.folder_features(base, from)?;
         let server = ServerConfig {
+            header_rules: folder.header_rules,
+            cors: folder.cors,
+            rules: folder.rules,
+            auth: folder.auth,
+            fallback: folder.fallback,
+            error_pages: folder.error_pages,
+            archives: raw.archives,
+            uploads: folder.uploads,
+            metrics_from: folder.metrics_from,
             trusted_proxies,
             public_origin,
             tls,
@@ -381,6 +464,94 @@ impl RawConfig {
             server,
             framework,
             log_level: level,
+        })
+    }
+}
+
+/// The settings of the features a folder server is asked for, checked.
+struct FolderFeatures {
+    header_rules: Vec<HeaderRule>,
+    cors: Option<Cors>,
+    rules: Rules,
+    auth: Option<Arc<BasicAuth>>,
+    fallback: Option<String>,
+    error_pages: ErrorPageFiles,
+    uploads: Option<Uploads>,
+    metrics_from: Option<TrustedProxies>,
+}
+
+impl RawConfig {
+    fn folder_features(&self, base: &Path, from: &Origins) -> Result<FolderFeatures, ConfigError> {
+        let at = |key: &str, e: String| ConfigError(format!("{}: {key}: {e}", from.of(key)));
+        let header_rules = self
+            .headers
+            .iter()
+            .map(|r| {
+                let set = r.set.iter().map(|(n, v)| (n.clone(), v.clone())).collect();
+                HeaderRule::new(&r.path, set)
+            })
+            .collect::<Result<_, _>>()
+            .map_err(|e| at("headers", e))?;
+        let cors = Cors::parse(&self.cors_origins).map_err(|e| at("cors_origins", e))?;
+        let redirects = self
+            .redirects
+            .iter()
+            .map(|r| Redirect::new(&r.from, &r.to, r.status))
+            .collect::<Result<_, _>>()
+            .map_err(|e| at("redirects", e))?;
+        let rewrites = self
+            .rewrites
+            .iter()
+            .map(|r| Rewrite::new(&r.from, &r.to))
+            .collect::<Result<_, _>>()
+            .map_err(|e| at("rewrites", e))?;
+        let rules = Rules::new(redirects, rewrites).map_err(|e| {
+            let key = if e.contains("rewrites go round") {
+                "rewrites"
+            } else {
+                "redirects"
+            };
+            at(key, e)
+        })?;
+        let auth = match self.auth_file.as_os_str().is_empty() {
+            true => None,
+            false => Some(Arc::new(
+                BasicAuth::read(&base.join(&self.auth_file), &self.auth_path)
+                    .map_err(|e| at("auth_file", e))?,
+            )),
+        };
+        let fallback = match self.fallback.trim().trim_start_matches('/') {
+            "" => None,
+            file => Some(format!("/{file}")),
+        };
+        let page = |p: &PathBuf| (!p.as_os_str().is_empty()).then(|| base.join(p));
+        let error_pages = ErrorPageFiles {
+            not_found: page(&self.page_404),
+            server_error: page(&self.page_50x),
+        };
+        let uploads = self.upload.then_some(Uploads {
+            anyone: self.upload_anyone,
+            overwrite: self.upload_overwrite,
+            max_bytes: u64::try_from(self.upload_max_bytes)
+                .ok()
+                .filter(|&n| n >= 1)
+                .ok_or_else(|| at("upload_max_bytes", "must be at least 1".into()))?,
+        });
+        let metrics_from = match self.metrics {
+            true => {
+                Some(TrustedProxies::parse(&self.metrics_from).map_err(|e| at("metrics_from", e))?)
+            }
+            false => None,
+        };
+        Ok(FolderFeatures {
+            header_rules,
+            cors,
+            rules,
+            auth,
+            fallback,
+            error_pages,
+            uploads,
+            metrics_from,
         })
     }
 }

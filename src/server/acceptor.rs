@@ -16,7 +16,7 @@ use super::connection::{self, Listening};
 use super::live::LiveConnection;
 use super::response;
 use super::state::ServerState;
-use crate::http::{App, Response};
+use crate::http::App;
 
 /// Stack size of a connection thread. A request's path through the server and the app needs
 /// far less; pages are touched only as used, so an idle connection costs a few KiB.
@@ -122,7 +122,7 @@ impl Acceptors {
                 if self.listening == Listening::Https {
                     let _ = stream.shutdown(Shutdown::Both);
                 } else {
-                    reject_busy(&stream);
+                    reject_busy(&stream, state);
                 }
                 return;
             }
@@ -139,8 +139,11 @@ impl Acceptors {
 }
 
 /// Answers a connection the server has no room for, without giving it a thread.
-fn reject_busy(stream: &TcpStream) {
-    let resp = Response::error_page(503).with_header("Retry-After", "1");
+fn reject_busy(stream: &TcpStream, state: &ServerState) {
+    let resp = state
+        .error_pages
+        .for_status(503)
+        .with_header("Retry-After", "1");
     let mut out = Vec::with_capacity(512);
     response::write_head(&mut out, &resp, Some("close"));
     out.extend_from_slice(resp.body.as_bytes().unwrap_or_default());

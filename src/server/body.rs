@@ -61,11 +61,12 @@ impl BodyClock {
 }
 
 /// Reads the body that `framing` announces from `reader`, de-chunked, at most
-/// `max_body_bytes`. It uses only the reader's buffer (`data`, `consume`) and its deadline
+/// `limit` bytes (`max_body_bytes`, or the upload limit for an upload). It uses only the reader's buffer (`data`, `consume`) and its deadline
 /// read (`fill_or_408`): the head is the reader's, the body is this file's.
 pub(super) fn read_body(
     reader: &mut RequestReader<'_>,
     framing: &Framing,
+    limit: u64,
 ) -> Result<RequestBody, ReadError> {
     let spool_above = reader.config().body_memory_bytes;
     let mut sink = Sink {
@@ -74,7 +75,7 @@ pub(super) fn read_body(
         len: 0,
         spool_above,
     };
-    BodyReader { reader }.read(framing, &mut sink)?;
+    BodyReader { reader, limit }.read(framing, &mut sink)?;
     Ok(sink.finish())
 }
 
@@ -121,6 +122,8 @@ impl Sink {
 /// The body of one request, read off its connection's reader.
 struct BodyReader<'r, 'a> {
     reader: &'r mut RequestReader<'a>,
+    /// The most bytes the body may have.
+    limit: u64,
 }
 
 impl BodyReader<'_, '_> {
@@ -139,7 +142,7 @@ impl BodyReader<'_, '_> {
         match *framing {
             Framing::None => Ok(()),
             Framing::Length(n) => {
-                if n > self.reader.config().max_body_bytes {
+                if n > self.limit {
                     return Err(ReadError::Reject(413, "body larger than the limit"));
                 }
                 self.pass(n, sink, &mut clock)
@@ -186,7 +189,7 @@ impl BodyReader<'_, '_> {
                     }
                 }
             }
-            if sink.len + size > self.reader.config().max_body_bytes {
+            if sink.len + size > self.limit {
                 return Err(ReadError::Reject(413, "body larger than the limit"));
             }
             self.pass(size, sink, clock)?;

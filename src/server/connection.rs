@@ -153,7 +153,7 @@ impl Connection<'_> {
             Err(ReadError::Closed) => return false,
             Err(ReadError::Reject(status, why)) => return self.reject(None, status, why),
         };
-        let req = match self.read_request(head) {
+        let mut req = match self.read_request(head) {
             Ok(req) => req,
             Err((head, ReadError::Reject(status, why))) => {
                 return self.reject(Some(&head), status, why)
@@ -162,6 +162,12 @@ impl Connection<'_> {
         };
 
         self.conn.activity.enter(Phase::Working);
+        // The access log shows the target as sent, whatever a rewrite made of it.
+        let sent_target = state
+            .config
+            .rules
+            .has_rewrites()
+            .then(|| req.target.clone());
         // Behind a trusted proxy the per-address limit counts the forwarded client's requests.
         let slot = state.enter_forwarded(&req);
         let mut resp = match slot {
@@ -169,7 +175,7 @@ impl Connection<'_> {
                 log::warn!("{client} (via {peer}): per-address limit reached, answering 429");
                 Response::error_page(429).with_header("Retry-After", "1")
             }
-            Ok(_) => dispatch(&req, state, app, redirect),
+            Ok(_) => dispatch(&mut req, state, app, redirect),
         };
         // An HTTP/1.0 client cannot read chunked framing: a stream ends with the close.
         let close_delimited = req.version == Version::Http10 && resp.body.len().is_none();
@@ -179,9 +185,14 @@ impl Connection<'_> {
             && !resp.headers.has_token("Connection", "close");
         let written = write_response(&mut self.sender, &req, &mut resp, keep_alive, &mut self.out);
         drop(slot);
+        let took = started.elapsed();
+        state
+            .metrics
+            .record(&req.method, resp.status, written.body_bytes, took);
+        let target = sent_target.as_deref().unwrap_or(&req.target);
         state.access_log.log(&LogLine {
             client: req.client.unwrap_or(peer.ip()),
-            request: Some((&req.method, &req.target, req.version)),
+            request: Some((&req.method, target, req.version)),
             headers: Some(&req.headers),
             status: resp.status,
             bytes: written.body_bytes,
@@ -211,7 +222,8 @@ impl Connection<'_> {
         let checked = target::check(&mut head).and_then(|target| {
             let framing = framing::framing(&head)?;
             expect_continue(&head, &framing, &self.reader, &mut self.sender)?;
-            Ok((target, body::read_body(&mut self.reader, &framing)?))
+            let limit = self.conn.state.body_limit(&head, &target);
+            Ok((target, body::read_body(&mut self.reader, &framing, limit)?))
         });
         let (target, body) = match checked {
             Ok(parts) => parts,
@@ -246,7 +258,8 @@ impl Connection<'_> {
         let peer = self.conn.peer;
         log::info!("{peer}: {status} {}: {why}", reason(status));
         let started = Instant::now();
-        let resp = Response::error_page(status);
+        let state = self.conn.state;
+        let resp = state.error_pages.for_status(status);
         let out = &mut self.out;
         write_head(out, &resp, Some("close"));
         let head_len = out.len() as u64;
@@ -255,12 +268,17 @@ impl Connection<'_> {
         if let Err(e) = self.sender.write_all(out) {
             log::debug!("{peer}: {e}");
         }
-        self.conn.state.access_log.log(&LogLine {
+        let body_bytes = self.sender.sent().saturating_sub(head_len);
+        let method = head.map_or("other", |h| h.method.as_str());
+        state
+            .metrics
+            .record(method, status, body_bytes, started.elapsed());
+        state.access_log.log(&LogLine {
             client: peer.ip(),
             request: head.map(|h| (h.method.as_str(), h.target.as_str(), h.version)),
             headers: head.map(|h| &h.headers),
             status,
-            bytes: self.sender.sent().saturating_sub(head_len),
+            bytes: body_bytes,
             started,
             timing: None,
         });

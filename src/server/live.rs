@@ -23,6 +23,7 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use super::activity::{now_ms, Activity, Reclaim};
+use super::metrics::ConnectionCounts;
 
 /// How long a new connection waits for room at a cap before it is answered 503.
 const ADMIT_WAIT: Duration = Duration::from_secs(1);
@@ -37,6 +38,9 @@ pub(crate) struct Live {
     shutting_down: AtomicBool,
     /// Ids for the live set, shared by all listeners.
     next_id: AtomicU64,
+    /// Connections closed to make room, and new ones refused, since start-up.
+    reclaimed: AtomicU64,
+    refused: AtomicU64,
 }
 
 /// A connection's place in the live set, given back when dropped, however its thread ends.
@@ -119,7 +123,11 @@ impl Live {
     /// the client should be refused.
     pub fn admit(&self, conn: LiveConnection, caps: Caps) -> Result<Admitted<'_>, &'static str> {
         let id = self.next_id.fetch_add(1, Ordering::Relaxed);
-        let outcome = self.wait_for_room(id, &conn, caps)?;
+        let outcome = self.wait_for_room(id, &conn, caps).inspect_err(|_| {
+            self.refused.fetch_add(1, Ordering::Relaxed);
+        })?;
+        self.reclaimed
+            .fetch_add(outcome.len() as u64, Ordering::Relaxed);
         for (victim, why) in outcome {
             match why {
                 Reclaim::Idle => log::debug!("{victim}: idle, closed to make room"),
@@ -127,6 +135,21 @@ impl Live {
             }
         }
         Ok(Admitted { live: self, id })
+    }
+
+    /// The connections open and idle now, and the counts since start-up, for `/metrics`.
+    pub fn counts(&self) -> ConnectionCounts {
+        let set = self.set();
+        ConnectionCounts {
+            open: set.len(),
+            idle: set
+                .conns
+                .values()
+                .filter(|c| c.activity.is_waiting())
+                .count(),
+            reclaimed: self.reclaimed.load(Ordering::Relaxed),
+            refused: self.refused.load(Ordering::Relaxed),
+        }
     }
 
     fn wait_for_room(&self, id: u64, conn: &LiveConnection, caps: Caps) -> Reclaimed {

@@ -7,16 +7,24 @@
 mod acceptor;
 mod access_log;
 mod activity;
+pub mod basic_auth;
 mod body;
 mod connection;
+pub mod cors;
 mod date;
 mod dispatch;
+pub mod error_pages;
+mod features;
 mod files_only;
 pub mod forwarded;
 mod framing;
+pub mod glob;
 mod grammar;
 mod head;
+pub mod header_rules;
 mod live;
+mod metrics;
+pub mod redirects;
 mod request;
 mod response;
 mod sender;
@@ -33,6 +41,7 @@ mod tls_error;
 #[cfg(feature = "tls")]
 mod tls_stream;
 mod transport;
+mod upload;
 
 use std::fmt;
 use std::io;
@@ -41,8 +50,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 pub use files_only::FilesOnly;
-pub use settings::TlsFiles;
 pub use settings::{AccessLog, ServerConfig, MAX_HEADERS_CEILING};
+pub use settings::{TlsFiles, Uploads};
 pub use tls_error::TlsError;
 
 use crate::http::App;
@@ -62,6 +71,8 @@ pub enum BindError {
     AccessLog(PathBuf, io::Error),
     /// The certificate or key cannot be used.
     Tls(TlsError),
+    /// An error page cannot be read.
+    ErrorPage(PathBuf, io::Error),
 }
 
 impl fmt::Display for BindError {
@@ -72,6 +83,7 @@ impl fmt::Display for BindError {
             BindError::StaticDir(p, e) => write!(f, "folder {}: {e}", p.display()),
             BindError::AccessLog(p, e) => write!(f, "access log {}: {e}", p.display()),
             BindError::Tls(e) => write!(f, "{e}"),
+            BindError::ErrorPage(p, e) => write!(f, "error page {}: {e}", p.display()),
         }
     }
 }
@@ -139,6 +151,9 @@ impl Server {
         let static_files =
             static_files::StaticFiles::open(&config).map_err(BindError::static_dir)?;
         log::info!("static files: {}", static_files.sources());
+        let error_pages = error_pages::ErrorPages::read(&config.error_pages)
+            .map_err(|(p, e)| BindError::ErrorPage(p, e))?;
+        features::log_enabled(&config, addrs);
         if !config.trusted_proxies.is_empty() {
             log::info!(
                 "forwarding headers believed from {} (trusted_proxies)",
@@ -190,7 +205,13 @@ impl Server {
         })?;
         Ok(Server {
             listeners,
-            state: Arc::new(ServerState::new(config, static_files, access_log, tls)),
+            state: Arc::new(ServerState::new(
+                config,
+                static_files,
+                access_log,
+                tls,
+                error_pages,
+            )),
         })
     }
 

@@ -1,9 +1,15 @@
 //! The server's settings: one plain struct, filled by the caller (the runner from
 //! `config.toml`, an example with `ServerConfig::default()`).
 
+use super::basic_auth::BasicAuth;
+use super::cors::Cors;
+use super::error_pages::ErrorPageFiles;
 use super::forwarded::TrustedProxies;
+use super::header_rules::HeaderRule;
+use super::redirects::Rules;
 use std::num::NonZeroUsize;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
 /// Where the access log goes.
@@ -95,6 +101,26 @@ pub struct ServerConfig {
     pub shutdown_grace: Duration,
     /// Where the access log goes.
     pub access_log: AccessLog,
+    /// Headers set on the answers to the paths each rule's glob matches (`[[headers]]`).
+    pub header_rules: Vec<HeaderRule>,
+    /// Origins whose pages may read the server's answers (`cors_origins`); `None` for none.
+    pub cors: Option<Cors>,
+    /// Redirects and rewrites, checked before the files and the app.
+    pub rules: Rules,
+    /// Basic auth for the paths under a prefix; `None` for none.
+    pub auth: Option<Arc<BasicAuth>>,
+    /// The file (a path from `/`) served with 200 for a page path with nothing behind it
+    /// (`--spa`: `/index.html`); `None` for a plain 404.
+    pub fallback: Option<String>,
+    /// The site's pages for a 404 and for every 5xx, in place of the server's own.
+    pub error_pages: ErrorPageFiles,
+    /// A listed folder may be downloaded as a `.tar.gz` or `.zip` (`?download=`).
+    pub archives: bool,
+    /// Uploads into the first folder served (`PUT`, and a form on the listing); `None` for
+    /// none.
+    pub uploads: Option<Uploads>,
+    /// `GET /metrics` for these client addresses; `None` for no metrics.
+    pub metrics_from: Option<TrustedProxies>,
 }
 
 impl Default for ServerConfig {
@@ -128,8 +154,28 @@ impl Default for ServerConfig {
             cache_control: "public, max-age=300".into(),
             shutdown_grace: Duration::from_secs(10),
             access_log: AccessLog::Stdout,
+            header_rules: Vec::new(),
+            cors: None,
+            rules: Rules::default(),
+            auth: None,
+            fallback: None,
+            error_pages: ErrorPageFiles::default(),
+            archives: false,
+            uploads: None,
+            metrics_from: None,
         }
     }
+}
+
+/// What uploads may do.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Uploads {
+    /// Anyone may upload, signed in or not.
+    pub anyone: bool,
+    /// An upload may replace a file of the same name.
+    pub overwrite: bool,
+    /// The largest upload, in bytes (the whole body).
+    pub max_bytes: u64,
 }
 
 /// Where the certificate chain (leaf first) and its private key are, as PEM files.

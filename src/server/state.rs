@@ -5,11 +5,16 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::access_log::AccessLogger;
+use super::error_pages::ErrorPages;
 use super::forwarded::{InFlight, InFlightByClient};
+use super::head::Head;
 use super::live::{Caps, Live};
+use super::metrics::Metrics;
 use super::settings::ServerConfig;
 use super::static_files::StaticFiles;
+use super::target::Target;
 use super::tls::Tls;
+use super::upload::is_upload;
 use crate::http::Request;
 
 /// The server's state, one for all its listeners and threads.
@@ -25,6 +30,10 @@ pub(crate) struct ServerState {
     pub(crate) live: Live,
     /// Requests in flight per client a trusted proxy forwarded.
     forwarded: InFlightByClient,
+    /// The site's own error pages, read at start-up.
+    pub(crate) error_pages: ErrorPages,
+    /// The counters `/metrics` shows.
+    pub(crate) metrics: Metrics,
 }
 
 impl ServerState {
@@ -34,8 +43,11 @@ impl ServerState {
         static_files: StaticFiles,
         access_log: AccessLogger,
         tls: Option<Tls>,
+        error_pages: ErrorPages,
     ) -> ServerState {
         ServerState {
+            error_pages,
+            metrics: Metrics::default(),
             config,
             static_files,
             access_log,
@@ -55,6 +67,28 @@ impl ServerState {
             total: config.max_connections,
             per_ip: config.max_connections_per_ip.filter(|_| !proxy),
             min_rate: config.body_min_rate,
+        }
+    }
+
+    /// The most bytes the body of the request `head` may have: the upload limit for an upload
+    /// its sender may make (signed in, or uploads open to anyone), `max_body_bytes` for any
+    /// other, so that nobody else can make the server take in a large body.
+    pub(crate) fn body_limit(&self, head: &Head, target: &Target) -> u64 {
+        let config = &self.config;
+        let Some(uploads) = &config.uploads else {
+            return config.max_body_bytes;
+        };
+        let raw_path = crate::http::split_target(&target.target).0;
+        if !is_upload(&head.method, raw_path) {
+            return config.max_body_bytes;
+        }
+        let signed_in = config
+            .auth
+            .as_ref()
+            .is_some_and(|auth| auth.check_header(head.headers.get("Authorization")).is_ok());
+        match uploads.anyone || signed_in {
+            true => uploads.max_bytes,
+            false => config.max_body_bytes,
         }
     }
 

@@ -10,7 +10,7 @@ const SQLITE_ENDINGS: &[&str] = &[".db", ".sqlite", ".sqlite3"];
 const SQLITE_SIBLINGS: &[&str] = &["", "-wal", "-shm", "-journal"];
 
 /// Files never served: canonical paths, and the SQLite naming rule.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct Hidden {
     paths: Vec<PathBuf>,
 }

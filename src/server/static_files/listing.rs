@@ -5,7 +5,7 @@
 
 use std::fs;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use serde::Serialize;
@@ -48,9 +48,22 @@ enum Kind {
 #[derive(Serialize)]
 struct Json<'a> {
     path: &'a str,
+    sort: SortBy,
+    order: &'a str,
     entries: &'a [Listed],
     /// Entries not shown beyond the limit.
     omitted: usize,
+}
+
+/// What a listing page offers besides its entries.
+#[derive(Debug, Clone, Copy, Default)]
+pub(crate) struct Offers<'a> {
+    /// The stylesheet it links to; `None` for a few lines of its own.
+    pub stylesheet: Option<&'a str>,
+    /// A form to upload files into the folder.
+    pub upload_form: bool,
+    /// Links to the folder as a `.tar.gz` and a `.zip`.
+    pub archives: bool,
 }
 
 /// The listing of `dir` (canonical, inside the canonical `root`), answering `req`.
@@ -58,10 +71,19 @@ pub(crate) fn respond(
     req: &Request,
     root: &Path,
     dir: &Path,
-    stylesheet: Option<&str>,
+    offers: Offers<'_>,
     hidden: &Hidden,
 ) -> Response {
-    let (entries, omitted) = match read(root, dir, hidden) {
+    let order = match Order::from_query(&req.query) {
+        Ok(order) => order,
+        Err(why) => {
+            return Response::text(
+                400,
+                format!("{why}: sort=name|size|modified, order=asc|desc\n"),
+            )
+        }
+    };
+    let (entries, omitted) = match read(root, dir, hidden, order) {
         Ok(found) => found,
         Err(e) => {
             log::warn!("listing {}: {e}", dir.display());
@@ -71,6 +93,8 @@ pub(crate) fn respond(
     let resp = if wants_json(req.header("Accept")) {
         let json = Json {
             path: &req.path,
+            sort: order.by,
+            order: if order.descending { "desc" } else { "asc" },
             entries: &entries,
             omitted,
         };
@@ -79,18 +103,29 @@ pub(crate) fn respond(
             .with_header("Content-Type", "application/json")
             .with_body(Body::Bytes(body))
     } else {
-        Response::html(200, html(&req.path, &entries, omitted, stylesheet))
+        Response::html(200, html(&req.path, &entries, omitted, order, offers))
     };
     resp.with_header("Vary", "Accept")
         .with_header("Cache-Control", "no-cache")
 }
 
-/// The visible entries of `dir`, folders first, then by name; and how many more there were.
-fn read(root: &Path, dir: &Path, hidden: &Hidden) -> io::Result<(Vec<Listed>, usize)> {
+/// One entry a listing (or an archive) shows: a folder or a regular file the file server
+/// would serve.
+pub(super) struct Visible {
+    pub name: String,
+    pub path: PathBuf,
+    pub is_dir: bool,
+    pub meta: fs::Metadata,
+}
+
+/// The entries of `dir` the file server would serve, in no order: no dotfile, nothing
+/// through a symlink out of `root`, no hidden file, no socket or device.
+pub(super) fn visible(root: &Path, dir: &Path, hidden: &Hidden) -> io::Result<Vec<Visible>> {
     let mut entries = Vec::new();
-    let mut omitted = 0;
     for item in fs::read_dir(dir)? {
-        let item = item?;
+        let Ok(item) = item else {
+            continue; // gone while the folder was read
+        };
         let Ok(name) = item.file_name().into_string() else {
             continue; // not UTF-8: no link could name it
         };
@@ -100,9 +135,10 @@ fn read(root: &Path, dir: &Path, hidden: &Hidden) -> io::Result<(Vec<Listed>, us
         let path = item.path();
         // Shown only if the file server would serve it: inside the root (after symlinks),
         // and not a hidden file. `dir` is canonical, so only a symlink needs resolving.
-        let real = match item.file_type()?.is_symlink() {
-            true => path.canonicalize(),
-            false => Ok(path.clone()),
+        let real = match item.file_type().map(|t| t.is_symlink()) {
+            Ok(true) => path.canonicalize(),
+            Ok(false) => Ok(path.clone()),
+            Err(e) => Err(e),
         };
         match real {
             Ok(real) if real.starts_with(root) && !hidden.hides(&real) => {}
@@ -111,26 +147,126 @@ fn read(root: &Path, dir: &Path, hidden: &Hidden) -> io::Result<(Vec<Listed>, us
         let Ok(meta) = fs::metadata(&path) else {
             continue;
         };
-        let kind = if meta.is_dir() {
-            Kind::Dir
-        } else if meta.is_file() {
-            Kind::File
-        } else {
+        if !meta.is_dir() && !meta.is_file() {
             continue; // sockets, devices, fifos
-        };
-        if entries.len() == MAX_LISTED {
-            omitted += 1;
-            continue;
         }
-        entries.push(Listed {
+        entries.push(Visible {
             name,
-            kind,
-            size: (kind == Kind::File).then_some(meta.len()),
-            modified: meta.modified().ok().map(rfc3339),
+            path,
+            is_dir: meta.is_dir(),
+            meta,
         });
     }
-    entries.sort_by(|a, b| (a.kind, &a.name).cmp(&(b.kind, &b.name)));
+    Ok(entries)
+}
+
+/// The visible entries of `dir`, folders first, then in `order`; and how many more there
+/// were.
+fn read(
+    root: &Path,
+    dir: &Path,
+    hidden: &Hidden,
+    order: Order,
+) -> io::Result<(Vec<Listed>, usize)> {
+    let mut entries: Vec<Listed> = visible(root, dir, hidden)?
+        .into_iter()
+        .map(|v| {
+            let kind = if v.is_dir { Kind::Dir } else { Kind::File };
+            Listed {
+                name: v.name,
+                kind,
+                size: (kind == Kind::File).then_some(v.meta.len()),
+                modified: v.meta.modified().ok().map(rfc3339),
+            }
+        })
+        .collect();
+    entries.sort_by(|a, b| {
+        let within = match order.by {
+            SortBy::Name => a.name.cmp(&b.name),
+            SortBy::Size => a.size.cmp(&b.size).then_with(|| a.name.cmp(&b.name)),
+            SortBy::Modified => a
+                .modified
+                .cmp(&b.modified)
+                .then_with(|| a.name.cmp(&b.name)),
+        };
+        let within = if order.descending {
+            within.reverse()
+        } else {
+            within
+        };
+        a.kind.cmp(&b.kind).then(within)
+    });
+    let omitted = entries.len().saturating_sub(MAX_LISTED);
+    entries.truncate(MAX_LISTED);
     Ok((entries, omitted))
+}
+
+/// What a listing is sorted by, from `?sort=` and `?order=`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+enum SortBy {
+    Name,
+    Size,
+    Modified,
+}
+
+/// The order of a listing: folders always come first, then the files (and the folders among
+/// themselves) by `by`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Order {
+    by: SortBy,
+    descending: bool,
+}
+
+impl Order {
+    /// The order `query` asks for: `sort=name|size|modified` (or `date`), `order=asc|desc`;
+    /// by name, ascending, when it says nothing. `Err` names what it cannot use.
+    fn from_query(query: &str) -> Result<Order, String> {
+        let mut order = Order {
+            by: SortBy::Name,
+            descending: false,
+        };
+        for (key, value) in form_urlencoded_pairs(query) {
+            match (key.as_str(), value.as_str()) {
+                ("sort", "name") => order.by = SortBy::Name,
+                ("sort", "size") => order.by = SortBy::Size,
+                ("sort", "modified" | "date" | "time") => order.by = SortBy::Modified,
+                ("order", "asc") => order.descending = false,
+                ("order", "desc") => order.descending = true,
+                ("sort" | "order", v) => return Err(format!("{key}={v} is not a way to sort")),
+                _ => {}
+            }
+        }
+        Ok(order)
+    }
+
+    /// The query of a column's header link: that column, and the other direction if it is
+    /// the one sorted by now.
+    fn link(self, by: SortBy) -> String {
+        let flip = self.by == by && !self.descending;
+        let name = match by {
+            SortBy::Name => "name",
+            SortBy::Size => "size",
+            SortBy::Modified => "modified",
+        };
+        format!(
+            "?sort={name}&amp;order={}",
+            if flip { "desc" } else { "asc" }
+        )
+    }
+}
+
+/// The `key=value` pairs of a query, decoded.
+fn form_urlencoded_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
+    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        let decode = |s: &str| {
+            percent_encoding::percent_decode_str(&s.replace('+', " "))
+                .decode_utf8_lossy()
+                .into_owned()
+        };
+        (decode(k), decode(v))
+    })
 }
 
 /// Whether `Accept` prefers JSON to HTML, by q-values.
@@ -141,21 +277,49 @@ fn wants_json(accept: Option<&str>) -> bool {
 }
 
 /// The HTML page: the site's stylesheet if one is configured, else a few lines of its own.
-fn html(path: &str, entries: &[Listed], omitted: usize, stylesheet: Option<&str>) -> String {
+fn html(
+    path: &str,
+    entries: &[Listed],
+    omitted: usize,
+    order: Order,
+    offers: Offers<'_>,
+) -> String {
     let title = escape(path);
-    let style = match stylesheet {
+    let style = match offers.stylesheet {
         Some(href) => format!("<link rel=\"stylesheet\" href=\"{}\">", escape(href)),
         None => "<style>body{font:15px/1.5 system-ui,sans-serif;margin:2rem}\
-                 td{padding:.2rem 1rem .2rem 0}td.num{text-align:right}</style>"
+                 td{padding:.2rem 1rem .2rem 0}td.num{text-align:right}\
+                 form,p.archives{margin:1rem 0}</style>"
             .to_string(),
     };
     let mut page = format!(
         "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n\
          <title>Index of {title}</title>\n{style}\n</head>\n<body>\n<main class=\"listing\">\n\
-         <h1>Index of {title}</h1>\n<table class=\"listing\">\n\
-         <thead><tr><th>Name</th><th>Size</th><th>Modified</th></tr></thead>\n<tbody>\n"
+         <h1>Index of {title}</h1>\n"
     );
+    if offers.archives {
+        page.push_str(
+            "<p class=\"archives\">Download this folder: \
+             <a href=\"?download=tar.gz\">.tar.gz</a> \
+             <a href=\"?download=zip\">.zip</a></p>\n",
+        );
+    }
+    if offers.upload_form {
+        page.push_str(
+            "<form method=\"post\" enctype=\"multipart/form-data\">\
+             <input type=\"file\" name=\"file\" multiple required> \
+             <button type=\"submit\">Upload</button></form>\n",
+        );
+    }
+    page.push_str(&format!(
+        "<table class=\"listing\">\n<thead><tr><th><a href=\"{}\">Name</a></th>\
+         <th><a href=\"{}\">Size</a></th><th><a href=\"{}\">Modified</a></th></tr></thead>\n\
+         <tbody>\n",
+        order.link(SortBy::Name),
+        order.link(SortBy::Size),
+        order.link(SortBy::Modified),
+    ));
     if path != "/" {
         page.push_str("<tr><td><a href=\"../\">../</a></td><td></td><td></td></tr>\n");
     }
@@ -231,7 +395,13 @@ mod tests {
             size: Some(1536),
             modified: None,
         }];
-        let page = html("/a/", &entries, 0, None);
+        let page = html(
+            "/a/",
+            &entries,
+            0,
+            Order::from_query("").unwrap(),
+            Offers::default(),
+        );
         assert!(page.contains("&lt;b&gt;&amp;&quot;x&quot;.txt"), "{page}");
         assert!(page.contains("href=\"%3Cb%3E%26%22x%22.txt\""), "{page}");
         assert!(page.contains("1.5 KiB"));

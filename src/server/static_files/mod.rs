@@ -6,7 +6,8 @@
 //! - `cache.rs` remembers what each path resolved to, revalidated with one `stat`;
 //! - `encoded.rs` keeps each file's compressed forms (precompressed siblings, or made once);
 //! - `range.rs` parses `Range`;
-//! - `listing.rs` lists a folder without `index.html`, when listings are on;
+//! - `listing.rs` lists a folder without `index.html`, when listings are on, sorted as asked;
+//! - `archive.rs` streams a listed folder as a `.tar.gz` or `.zip`, when archives are on;
 //! - this file answers a request: method, preconditions, range, body.
 
 use std::collections::HashMap;
@@ -16,11 +17,12 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::UNIX_EPOCH;
 
+mod archive;
 mod cache;
 mod encoded;
 mod hidden;
 mod listing;
-mod path;
+pub(crate) mod path;
 mod range;
 mod version;
 
@@ -28,6 +30,7 @@ pub(crate) use cache::Cached;
 use cache::{CachedFile, FileCache};
 use encoded::CodedForm;
 use hidden::Hidden;
+pub(crate) use path::clean as clean_path;
 use range::{parse_range, ByteRange};
 
 use super::settings::ServerConfig;
@@ -52,6 +55,10 @@ pub(crate) struct StaticFiles {
     compression: bool,
     /// What the HTML listing links to for its style.
     stylesheet: Option<String>,
+    /// Whether a listed folder may be downloaded as an archive.
+    archives: bool,
+    /// Whether the listing shows a form to upload files.
+    upload_form: bool,
     /// Files never served nor listed (the database, the config file).
     hidden: Hidden,
 }
@@ -106,6 +113,8 @@ impl StaticFiles {
             autoindex: config.autoindex,
             compression: config.compression,
             stylesheet: config.autoindex_stylesheet.clone(),
+            archives: config.archives,
+            upload_form: config.uploads.is_some(),
             hidden: Hidden::new(&config.never_served),
         })
     }
@@ -164,6 +173,17 @@ impl StaticFiles {
         }
     }
 
+    /// The folder uploads go into: the first one served.
+    pub fn upload_root(&self) -> Option<&Path> {
+        self.roots.first().map(|r| r.dir.as_path())
+    }
+
+    /// Whether the file at `real` (canonical) is one never served: the config file, a
+    /// database.
+    pub fn hides(&self, real: &Path) -> bool {
+        self.hidden.hides(real)
+    }
+
     /// Answers `req` for what its path was found to name.
     pub fn serve(&self, req: &Request, found: Cached) -> Response {
         match req.method.as_str() {
@@ -174,7 +194,18 @@ impl StaticFiles {
         match found {
             Cached::File(entry) => serve_file(req, &entry, &self.cache_control, self.compression),
             Cached::Listing(root, dir) => {
-                listing::respond(req, &root, &dir, self.stylesheet.as_deref(), &self.hidden)
+                match archive::Format::from_query(&req.query).filter(|_| self.archives) {
+                    Some(Ok(format)) => archive::respond(&root, &dir, &self.hidden, format),
+                    Some(Err(why)) => Response::text(400, format!("{why}\n")),
+                    None => {
+                        let offers = listing::Offers {
+                            stylesheet: self.stylesheet.as_deref(),
+                            upload_form: self.upload_form,
+                            archives: self.archives,
+                        };
+                        listing::respond(req, &root, &dir, offers, &self.hidden)
+                    }
+                }
             }
             Cached::Dir { .. } => {
                 let mut location = format!("{}/", req.raw_path());
