@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::{run_binary, site_with, Client, InProcess};
 use miniweb::http::{Request, Response};
+use miniweb::server::ServerConfig;
 
 /// An app that describes what it received, and panics on `/panic.html`.
 fn echo(req: &Request) -> Response {
@@ -27,8 +28,30 @@ fn echo(req: &Request) -> Response {
     )
 }
 
+/// A server with every folder feature on (`common::every_feature`), then `tweak`: the
+/// protocol's limits and errors are the same with them.
+fn start(app: impl miniweb::http::App, tweak: impl FnOnce(&mut ServerConfig)) -> InProcess {
+    InProcess::start(app, |c| {
+        common::every_feature(c);
+        tweak(c)
+    })
+}
+
 fn echo_server() -> InProcess {
-    InProcess::start(echo, |_| {})
+    start(echo, |_| {})
+}
+
+#[test]
+fn the_suites_servers_have_every_feature_on() {
+    let s = echo_server();
+    let mut c = s.client();
+    let r = c.exchange("GET", "/hello.txt", &[("Origin", "https://a.example")], b"");
+    assert_eq!(r.header("X-Frame-Options"), Some("DENY"));
+    assert_eq!(r.header("Access-Control-Allow-Origin"), Some("*"));
+    assert_eq!(c.exchange("GET", "/private/x", &[], b"").status, 401);
+    assert_eq!(c.exchange("GET", "/old/a", &[], b"").status, 301);
+    assert_eq!(c.exchange("PUT", "/x.txt", &[], b"x").status, 401);
+    assert_eq!(c.exchange("GET", "/metrics", &[], b"").status, 200);
 }
 
 #[test]
@@ -233,7 +256,7 @@ fn a_chunked_body_over_the_limit_is_413() {
 
 #[test]
 fn a_stalled_head_gets_408_and_an_idle_connection_is_closed() {
-    let s = InProcess::start(echo, |c| {
+    let s = start(echo, |c| {
         c.header_timeout = Duration::from_secs(1);
         c.idle_timeout = Duration::from_secs(1);
     });
@@ -324,7 +347,7 @@ fn a_later_http_1_minor_version_is_answered_as_http_1_1() {
 
 #[test]
 fn a_header_an_app_must_not_send_becomes_a_500() {
-    let s = InProcess::start(
+    let s = start(
         |req: &Request| {
             let evil = match req.path.as_str() {
                 "/crlf.html" => ("X-Note", "a\r\nSet-Cookie: stolen=1"),

@@ -20,6 +20,14 @@ fn ok(_: &Request) -> Response {
     Response::text(200, "ok")
 }
 
+/// A server with every folder feature on (`common::every_feature`), then `tweak`.
+fn start(app: impl miniweb::http::App, tweak: impl FnOnce(&mut ServerConfig)) -> InProcess {
+    InProcess::start(app, |c| {
+        common::every_feature(c);
+        tweak(c)
+    })
+}
+
 /// Deadlines of a second, so that tests reach them quickly.
 fn short(c: &mut ServerConfig) {
     c.header_timeout = Duration::from_secs(1);
@@ -45,7 +53,7 @@ fn trickle(stream: &TcpStream, piece: &'static [u8], every: Duration, limit: Dur
 
 #[test]
 fn a_connection_that_sends_nothing_is_closed_quietly_at_the_header_timeout() {
-    let s = InProcess::start(ok, short);
+    let s = start(ok, short);
     let mut c = s.client();
     let got = c.read_to_close(Duration::from_secs(5));
     assert_eq!(got.as_deref(), Some(&b""[..]), "closed without a word");
@@ -60,7 +68,7 @@ fn a_head_or_body_trickled_in_gets_408_at_its_deadline() {
             b"x",
         ),
     ];
-    let s = InProcess::start(ok, short);
+    let s = start(ok, short);
     for (start, piece) in cases {
         let mut c = s.client();
         c.send(start);
@@ -78,7 +86,7 @@ fn a_head_or_body_trickled_in_gets_408_at_its_deadline() {
 
 #[test]
 fn a_body_that_keeps_its_pace_outlives_the_body_timeout() {
-    let s = InProcess::start(
+    let s = start(
         |req: &Request| Response::text(200, req.body.len().to_string()),
         short,
     );
@@ -95,7 +103,7 @@ fn a_body_that_keeps_its_pace_outlives_the_body_timeout() {
 
 #[test]
 fn a_client_that_stops_reading_is_cut_after_the_send_timeout() {
-    let s = InProcess::start(ok, short);
+    let s = start(ok, short);
     // Far more than socket buffers hold; sparse, so it costs no disk.
     let file = std::fs::File::create(s.root.path().join("huge.bin")).unwrap();
     file.set_len(256 << 20).unwrap();
@@ -114,7 +122,7 @@ fn a_client_that_stops_reading_is_cut_after_the_send_timeout() {
 
 #[test]
 fn a_lingering_close_ends_though_the_client_keeps_sending() {
-    let s = InProcess::start(ok, short);
+    let s = start(ok, short);
     let mut c = s.client();
     c.send(b"GARBAGE\r\n\r\n");
     trickle(
@@ -132,7 +140,7 @@ fn a_lingering_close_ends_though_the_client_keeps_sending() {
 
 #[test]
 fn at_the_cap_an_idle_connection_makes_room() {
-    let s = InProcess::start(ok, |c| c.max_connections = common::nonzero(2));
+    let s = start(ok, |c| c.max_connections = common::nonzero(2));
     let mut idle: Vec<Client> = (0..2)
         .map(|_| {
             let mut c = s.client();
@@ -209,7 +217,7 @@ fn block(s: &InProcess, gate: &Gate, n: usize, total: usize) -> Vec<Client> {
 #[test]
 fn connections_the_server_works_for_are_never_reclaimed_and_the_next_client_gets_503() {
     let (app, gate) = gated();
-    let s = InProcess::start(app, |c| c.max_connections = common::nonzero(2));
+    let s = start(app, |c| c.max_connections = common::nonzero(2));
     // Both places are taken by requests the app is working on: nothing can be reclaimed.
     let mut busy = block(&s, &gate, 2, 2);
     let mut extra = s.client();
@@ -225,7 +233,7 @@ fn connections_the_server_works_for_are_never_reclaimed_and_the_next_client_gets
 #[test]
 fn a_client_waiting_for_room_gets_in_when_a_connection_ends() {
     let (app, gate) = gated();
-    let s = InProcess::start(app, |c| c.max_connections = common::nonzero(1));
+    let s = start(app, |c| c.max_connections = common::nonzero(1));
     let mut busy = block(&s, &gate, 1, 1);
     let mut waiting = s.client();
     waiting.send_request("GET", "/next.html", &[("Connection", "close")], b"");
@@ -240,7 +248,7 @@ fn a_client_waiting_for_room_gets_in_when_a_connection_ends() {
 #[test]
 fn the_per_address_limit_reclaims_that_address_idle_connections_then_refuses() {
     let (app, gate) = gated();
-    let s = InProcess::start(app, |c| c.max_connections_per_ip = Some(common::nonzero(2)));
+    let s = start(app, |c| c.max_connections_per_ip = Some(common::nonzero(2)));
     let mut idle = s.client();
     assert_eq!(idle.exchange("GET", "/a.html", &[], b"").status, 200);
     let mut busy = block(&s, &gate, 1, 1);
@@ -330,7 +338,7 @@ fn attacker(addr: SocketAddr, kind: Attack, stop: Arc<AtomicBool>) -> thread::Jo
 
 #[test]
 fn at_the_cap_slow_clients_make_room_for_ordinary_ones() {
-    let s = InProcess::start(ok, |c| {
+    let s = start(ok, |c| {
         c.max_connections = common::nonzero(8);
         c.header_timeout = Duration::from_secs(30);
         c.body_timeout = Duration::from_secs(30);

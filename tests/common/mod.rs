@@ -362,6 +362,42 @@ pub fn test_config(root: &Path) -> ServerConfig {
     }
 }
 
+/// Every feature a folder server has, on paths and methods the protocol and slow-client
+/// suites never use, so that those suites also prove the features cost them nothing: a header
+/// rule and CORS on every path, a redirect and a rewrite, basic auth under `/private`, the SPA
+/// fallback, the site's error pages, archives, uploads (for a user) and metrics.
+pub fn every_feature(c: &mut ServerConfig) {
+    use miniweb::server::{basic_auth, cors, forwarded, header_rules, redirects};
+    let root = c.static_dir.clone().expect("a folder to serve");
+    std::fs::write(root.join("index.html"), "<h1>app</h1>\n").unwrap();
+    std::fs::write(root.join("404.html"), "<h1>our 404</h1>\n").unwrap();
+    std::fs::write(root.join("50x.html"), "<h1>our 5xx</h1>\n").unwrap();
+    c.header_rules = vec![header_rules::HeaderRule::from_flag("X-Frame-Options: DENY").unwrap()];
+    c.cors = cors::Cors::parse("*").unwrap();
+    c.rules = redirects::Rules::new(
+        vec![redirects::Redirect::new("/old/**", "/docs/$1", 301).unwrap()],
+        vec![redirects::Rewrite::new("/latest/*", "/sub/$1").unwrap()],
+    )
+    .unwrap();
+    // alice's password is "pw", hashed at bcrypt's lowest cost so that tests stay quick.
+    let users = "alice:$2b$04$dAP3zodo8nkfvoC7tpjrvOejREWDN9rHw4eS3Z8BIK5IulN2s2u2a\n";
+    c.auth = Some(Arc::new(
+        basic_auth::BasicAuth::parse(users, "/private").unwrap(),
+    ));
+    c.fallback = Some("/index.html".into());
+    c.error_pages = miniweb::server::error_pages::ErrorPageFiles {
+        not_found: Some(root.join("404.html")),
+        server_error: Some(root.join("50x.html")),
+    };
+    c.archives = true;
+    c.uploads = Some(miniweb::server::Uploads {
+        anyone: false,
+        overwrite: false,
+        max_bytes: 1 << 20,
+    });
+    c.metrics_from = Some(forwarded::TrustedProxies::parse("127.0.0.1").unwrap());
+}
+
 impl InProcess {
     pub fn start(app: impl App, tweak: impl FnOnce(&mut ServerConfig)) -> InProcess {
         let root = tempfile::tempdir().unwrap();
