@@ -126,8 +126,15 @@ impl BasicAuth {
     /// Whether `raw_path` needs credentials. A path that does not resolve to a clean one
     /// (hostile, or climbing above the root) needs them too: when in doubt, ask.
     pub(crate) fn covers(&self, raw_path: &str) -> bool {
+        // `prefix` is `/` or `/a/b/`; the clean key has no slash at either end.
+        let under = self.prefix.trim_matches('/');
+        if under.is_empty() {
+            return true;
+        }
         match clean_path(raw_path) {
-            Some((key, _)) => format!("/{key}/").starts_with(&self.prefix),
+            Some((key, _)) => key
+                .strip_prefix(under)
+                .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')),
             None => true,
         }
     }

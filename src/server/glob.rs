@@ -95,7 +95,13 @@ impl Glob {
 
     /// What each wildcard matched in `path`, `$1` first; `None` if it does not match.
     pub fn capture<'p>(&self, path: &'p str) -> Option<Vec<&'p str>> {
-        let caps = self.regex.captures(self.subject(path))?;
+        // Most paths match no rule: `is_match` answers those without the captures' search
+        // and allocation.
+        let subject = self.subject(path);
+        if !self.regex.is_match(subject) {
+            return None;
+        }
+        let caps = self.regex.captures(subject)?;
         Some(
             caps.iter()
                 .skip(1)

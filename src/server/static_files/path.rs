@@ -28,8 +28,11 @@ pub(crate) enum Resolved {
 /// of every static lookup, on disk and among the built-in files.
 pub(crate) fn clean(raw_path: &str) -> Option<(String, bool)> {
     let rest = raw_path.strip_prefix('/')?;
-    let lower = raw_path.to_ascii_lowercase();
-    if lower.contains("%2f") || lower.contains("%5c") {
+    // `%2F` or `%5C` (any case) would be a separator the split below never sees.
+    let encoded_separator = raw_path.as_bytes().windows(3).any(|w| {
+        w[0] == b'%' && (w[1..].eq_ignore_ascii_case(b"2f") || w[1..].eq_ignore_ascii_case(b"5c"))
+    });
+    if encoded_separator {
         return None;
     }
     let decoded = percent_decode_str(rest).decode_utf8().ok()?;
@@ -38,10 +41,10 @@ pub(crate) fn clean(raw_path: &str) -> Option<(String, bool)> {
     }
     let mut kept: Vec<&str> = Vec::new();
     let mut folder = decoded.is_empty() || decoded.ends_with('/');
-    let parts: Vec<&str> = decoded.split('/').collect();
-    for (i, segment) in parts.iter().enumerate() {
-        let last = i + 1 == parts.len();
-        match *segment {
+    let mut segments = decoded.split('/').peekable();
+    while let Some(segment) = segments.next() {
+        let last = segments.peek().is_none();
+        match segment {
             "" => {}
             "." => folder |= last,
             ".." => {
