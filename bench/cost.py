@@ -5,7 +5,11 @@ counts that do not drift with the machine's mood: syscalls (`strace -f -c`), hea
 answering 1 request and once 1 + N, one at a time on one keep-alive connection; the difference
 divided by N is one request's cost, start-up and shutdown cancelled out.
 
-    python3 bench/cost.py [--n N] [--only NAME] [--tools strace,dhat,callgrind]
+    python3 bench/cost.py [--n N] [--only NAME] [--tools strace,dhat,callgrind] [--features]
+
+`--features` turns on every folder feature a request can pass through (a header rule, CORS,
+metrics, a redirect and a rewrite, auth under a path, the site's error pages, archives,
+uploads), on paths the cases do not ask for, so the difference is their cost to the others.
 
 Needs strace and valgrind (apt-get install strace valgrind) and `cargo build --profile profiling
 --all-features`.
@@ -61,7 +65,31 @@ def requests(port, path, headers, n):
     s.close()
 
 
-def run(tool, work, case, n):
+# Every folder feature, on paths the cases never ask for (issue 24).
+FEATURES = """cors_origins = "*"
+metrics = true
+archives = true
+upload = true
+auth_file = "users"
+auth_path = "/private"
+page_404 = "static/small.txt"
+page_50x = "static/small.txt"
+[[headers]]
+path = "*"
+set = { "X-Frame-Options" = "DENY" }
+[[redirects]]
+from = "/old/**"
+to = "/new/$1"
+[[rewrites]]
+from = "/latest/*"
+to = "/v1/$1"
+"""
+
+# alice's password is "pw" (bcrypt, cost 4); no case signs in.
+USERS = "alice:$2b$04$dAP3zodo8nkfvoC7tpjrvOejREWDN9rHw4eS3Z8BIK5IulN2s2u2a\n"
+
+
+def run(tool, work, case, n, features=False):
     """Starts the server under `tool`, sends `n` requests, stops it; returns the tool's count."""
     name, path, headers, cache = case
     port = free_port()
@@ -74,6 +102,11 @@ def run(tool, work, case, n):
                 f'templates_dir = "{ROOT}/templates"\nmigrations_dir = "{ROOT}/migrations"\n'
                 f'database = "{work}/stock.db"\npage_cache = {str(cache).lower()}\n'
                 'log_level = "warn"\naccess_log = "off"\n')
+        if features:
+            f.write(FEATURES)
+    if features:
+        with open(os.path.join(work, "users"), "w") as f:
+            f.write(USERS)
     wrap = {
         "strace": ["strace", "-f", "-c", "-o", out],
         "dhat": ["valgrind", "--tool=dhat", f"--dhat-out-file={out}"],
@@ -123,6 +156,7 @@ def main():
     ap.add_argument("--n", type=int, default=1000, help="requests measured per run")
     ap.add_argument("--only", help="case names, separated by ';'")
     ap.add_argument("--tools", default="strace,dhat,callgrind")
+    ap.add_argument("--features", action="store_true", help="every folder feature on")
     args = ap.parse_args()
     tools = args.tools.split(",")
     for t, cmd in (("strace", "strace"), ("dhat", "valgrind"), ("callgrind", "valgrind")):
@@ -141,8 +175,8 @@ def main():
             try:
                 prepare(work)
                 # The warm-up request, so that caches are filled in both runs alike.
-                base, base_calls = run(tool, work, case, 1)
-                more, more_calls = run(tool, work, case, 1 + args.n)
+                base, base_calls = run(tool, work, case, 1, args.features)
+                more, more_calls = run(tool, work, case, 1 + args.n, args.features)
             finally:
                 shutil.rmtree(work, ignore_errors=True)
             per = (more - base) / args.n
