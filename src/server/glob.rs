@@ -179,6 +179,10 @@ mod tests {
             ("/a?c", "/a/c", false),
             ("/a.b", "/aXb", false),
             ("/(x)+", "/(x)+", true),
+            // Paths are decoded text: a wildcard or a `?` takes a whole character, not a byte.
+            ("/文档/*.txt", "/文档/说明.txt", true),
+            ("/?.txt", "/中.txt", true),
+            ("/文档/*", "/文稿/a", false),
         ];
         for (glob, path, want) in table {
             assert_eq!(
