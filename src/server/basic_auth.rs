@@ -4,8 +4,10 @@
 //! plain passwords is refused at start-up.
 //!
 //! bcrypt is slow on purpose (tens of milliseconds), and a browser sends the credentials with
-//! every request: a pair that was verified once is remembered, as a keyed SHA-256 of it (never
-//! the password), so that the next requests cost a hash. An unknown user is checked against
+//! every request: a pair that was verified once is remembered, as its HMAC-SHA256 under a key
+//! drawn at start-up (never the password), so that the next requests cost a hash. Each
+//! request is judged once, from its head ([`Verdict`]), before its body is read: the upload
+//! limit depends on it, and a wrong password costs one bcrypt, not one per look. An unknown user is checked against
 //! a hash of the same cost, so that the time of a failure does not tell which users exist.
 //! The log names the user and why, never the password.
 
@@ -14,30 +16,44 @@ use std::path::Path;
 use std::sync::Mutex;
 
 use base64::Engine;
-use sha2::{Digest, Sha256};
+use hmac::{Hmac, Mac};
+use sha2::Sha256;
 
 use super::static_files::path::clean as clean_path;
-use crate::http::Request;
+use crate::http::Headers;
 use crate::sync::Unpoisoned;
 
 /// Verified pairs remembered at most; past this the memory starts afresh.
 const REMEMBERED: usize = 4096;
+
+/// `WWW-Authenticate` of a 401: what the browser's prompt names.
+pub(crate) const CHALLENGE: &str = "Basic realm=\"miniweb\", charset=\"UTF-8\"";
 
 /// Who may come in, and where they must say who they are.
 #[derive(Debug)]
 pub struct BasicAuth {
     /// (user, bcrypt hash).
     users: Vec<(String, String)>,
-    /// The paths that need it: this one and those under it (`/` for all).
-    prefix: String,
-    /// What the browser's prompt names.
-    realm: String,
+    /// The paths that need it, as a clean path has it (`private/docs`, no slash at either
+    /// end): this one and those under it; empty for all.
+    under: String,
     /// A hash of the users' cost for a name nobody has.
     decoy: String,
     /// Pairs verified already, as keyed hashes.
     verified: Mutex<HashSet<[u8; 32]>>,
     /// The key of those hashes, drawn at start-up.
     key: [u8; 32],
+}
+
+/// What basic auth makes of one request, judged once from its head.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// The request needs no user (its path is not covered, and it is no upload that needs one).
+    Open,
+    /// It names a user, with that user's password.
+    SignedIn,
+    /// It needs a user and names none rightly.
+    Refused(Refusal),
 }
 
 /// Why a request was not let in.
@@ -66,7 +82,7 @@ impl std::fmt::Display for Refusal {
 
 impl PartialEq for BasicAuth {
     fn eq(&self, other: &BasicAuth) -> bool {
-        self.users == other.users && self.prefix == other.prefix && self.realm == other.realm
+        self.users == other.users && self.under == other.under
     }
 }
 
@@ -110,8 +126,7 @@ impl BasicAuth {
         getrandom::getrandom(&mut key).map_err(|e| format!("no randomness: {e}"))?;
         Ok(BasicAuth {
             users,
-            prefix: prefix.trim_end_matches('/').to_string() + "/",
-            realm: "miniweb".into(),
+            under: prefix.trim_matches('/').to_string(),
             decoy,
             verified: Mutex::new(HashSet::new()),
             key,
@@ -120,33 +135,36 @@ impl BasicAuth {
 
     /// For the start-up line.
     pub fn describe(&self) -> String {
-        format!("{} user(s), on {}", self.users.len(), self.prefix)
+        match self.under.as_str() {
+            "" => format!("{} user(s), on /", self.users.len()),
+            under => format!("{} user(s), on /{under}/", self.users.len()),
+        }
     }
 
     /// Whether `raw_path` needs credentials. A path that does not resolve to a clean one
     /// (hostile, or climbing above the root) needs them too: when in doubt, ask.
     pub(crate) fn covers(&self, raw_path: &str) -> bool {
-        // `prefix` is `/` or `/a/b/`; the clean key has no slash at either end.
-        let under = self.prefix.trim_matches('/');
-        if under.is_empty() {
+        if self.under.is_empty() {
             return true;
         }
         match clean_path(raw_path) {
             Some((key, _)) => key
-                .strip_prefix(under)
+                .strip_prefix(&self.under)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('/')),
             None => true,
         }
     }
 
-    /// `WWW-Authenticate` of a 401.
-    pub(crate) fn challenge(&self) -> String {
-        format!("Basic realm=\"{}\", charset=\"UTF-8\"", self.realm)
-    }
-
-    /// The user `req` authenticates as, or why it does not.
-    pub(crate) fn check(&self, req: &Request) -> Result<String, Refusal> {
-        self.check_header(req.header("Authorization"))
+    /// The verdict on a request for `raw_path` with `headers`, which `needs_user` (an upload
+    /// that must be signed in) even outside the covered paths.
+    pub(crate) fn judge(&self, raw_path: &str, headers: &Headers, needs_user: bool) -> Verdict {
+        if !needs_user && !self.covers(raw_path) {
+            return Verdict::Open;
+        }
+        match self.check_header(headers.get("Authorization")) {
+            Ok(_) => Verdict::SignedIn,
+            Err(why) => Verdict::Refused(why),
+        }
     }
 
     /// The user of an `Authorization` header, or why not.
@@ -183,12 +201,13 @@ impl BasicAuth {
     }
 
     fn remembered(&self, user: &str, password: &str) -> [u8; 32] {
-        let mut hasher = Sha256::new();
-        hasher.update(self.key);
-        hasher.update(user.len().to_le_bytes());
-        hasher.update(user);
-        hasher.update(password);
-        hasher.finalize().into()
+        let mut mac =
+            <Hmac<Sha256> as Mac>::new_from_slice(&self.key).expect("HMAC takes any key length");
+        // The user's length first, so that ("ab", "c") and ("a", "bc") differ.
+        mac.update(&(user.len() as u64).to_le_bytes());
+        mac.update(user.as_bytes());
+        mac.update(password.as_bytes());
+        mac.finalize().into_bytes().into()
     }
 }
 
@@ -279,6 +298,27 @@ mod tests {
         );
         assert!(!auth.covers("/privateer/a"));
         assert!(!auth.covers("/public/a"));
+    }
+
+    #[test]
+    fn a_request_is_judged_by_its_path_or_by_needing_a_user() {
+        let hash = bcrypt::hash("s3cret", 4).unwrap();
+        let auth = BasicAuth::parse(&format!("alice:{hash}"), "/private").unwrap();
+        let none = Headers::new();
+        let mut signed = Headers::new();
+        signed.append("Authorization", header("alice:s3cret"));
+        assert_eq!(auth.judge("/public/a", &none, false), Verdict::Open);
+        assert_eq!(
+            auth.judge("/private/a", &none, false),
+            Verdict::Refused(Refusal::NoCredentials)
+        );
+        assert_eq!(
+            auth.judge("/public/a", &none, true),
+            Verdict::Refused(Refusal::NoCredentials),
+            "an upload that needs a user, outside the prefix"
+        );
+        assert_eq!(auth.judge("/public/a", &signed, true), Verdict::SignedIn);
+        assert_eq!(auth.describe(), "1 user(s), on /private/");
     }
 
     #[test]

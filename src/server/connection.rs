@@ -10,6 +10,7 @@ use std::time::Instant;
 
 use super::access_log::LogLine;
 use super::activity::{Activity, Phase};
+use super::basic_auth::Verdict;
 use super::body;
 use super::dispatch::dispatch;
 use super::framing::{self, Framing};
@@ -153,8 +154,8 @@ impl Connection<'_> {
             Err(ReadError::Closed) => return false,
             Err(ReadError::Reject(status, why)) => return self.reject(None, status, why),
         };
-        let mut req = match self.read_request(head) {
-            Ok(req) => req,
+        let (mut req, verdict) = match self.read_request(head, redirect.is_some()) {
+            Ok(pair) => pair,
             Err((head, ReadError::Reject(status, why))) => {
                 return self.reject(Some(&head), status, why)
             }
@@ -175,7 +176,7 @@ impl Connection<'_> {
                 log::warn!("{client} (via {peer}): per-address limit reached, answering 429");
                 Response::error_page(429).with_header("Retry-After", "1")
             }
-            Ok(_) => dispatch(&mut req, state, app, redirect),
+            Ok(_) => dispatch(&mut req, verdict, state, app, redirect),
         };
         // An HTTP/1.0 client cannot read chunked framing: a stream ends with the close.
         let close_delimited = req.version == Version::Http10 && resp.body.len().is_none();
@@ -217,20 +218,33 @@ impl Connection<'_> {
         }
     }
 
-    /// Validates the head and reads the body; on failure hands the head back for the log.
-    fn read_request(&mut self, mut head: Head) -> Result<Request, (Head, ReadError)> {
+    /// Validates the head, judges it by basic auth (unless the listener only `redirects` to
+    /// HTTPS) and reads the body within the limit that verdict allows; on failure hands the
+    /// head back for the log.
+    fn read_request(
+        &mut self,
+        mut head: Head,
+        redirects: bool,
+    ) -> Result<(Request, Verdict), (Head, ReadError)> {
+        let state = self.conn.state;
         let checked = target::check(&mut head).and_then(|target| {
             let framing = framing::framing(&head)?;
+            let raw_path = split_target(&target.target).0;
+            let verdict = match redirects {
+                true => Verdict::Open,
+                false => state.verdict(&head, raw_path),
+            };
+            let limit = state.body_limit(&head, raw_path, &verdict);
             expect_continue(&head, &framing, &self.reader, &mut self.sender)?;
-            let limit = self.conn.state.body_limit(&head, &target);
-            Ok((target, body::read_body(&mut self.reader, &framing, limit)?))
+            let body = body::read_body(&mut self.reader, &framing, limit)?;
+            Ok((target, body, verdict))
         });
-        let (target, body) = match checked {
+        let (target, body, verdict) = match checked {
             Ok(parts) => parts,
             Err(e) => return Err((head, e)),
         };
         let query = split_target(&target.target).1.to_string();
-        let Accepted { peer, state, .. } = *self.conn;
+        let peer = self.conn.peer;
         let config = &state.config;
         let (client, origin) = config.trusted_proxies.client_and_origin(
             peer,
@@ -238,7 +252,7 @@ impl Connection<'_> {
             self.transport.is_tls(),
             config.public_origin.as_deref(),
         );
-        Ok(Request {
+        let req = Request {
             method: head.method,
             target: target.target,
             path: target.path,
@@ -249,7 +263,8 @@ impl Connection<'_> {
             peer: Some(peer),
             client: Some(client),
             origin,
-        })
+        };
+        Ok((req, verdict))
     }
 
     /// Answers a request the server refuses on its own, then closes; always `false`, the

@@ -8,7 +8,7 @@
 
 use std::panic::{self, AssertUnwindSafe};
 
-use super::basic_auth::{BasicAuth, Refusal};
+use super::basic_auth::{Refusal, Verdict, CHALLENGE};
 use super::header_rules;
 use super::redirects::Routed;
 use super::settings::ServerConfig;
@@ -22,8 +22,10 @@ use crate::http::{accept_quality, App, Authority, Request, Response};
 /// under the static root, or a folder with an `index.html`, is the server's whatever its
 /// extension or method; every other request goes to the App. The site's pages (`/`,
 /// `*.html`) are simply paths with no file behind them. A rewrite changes `req`'s path.
+/// `verdict` is what basic auth made of the request's head, before its body was read.
 pub(crate) fn dispatch(
     req: &mut Request,
+    verdict: Verdict,
     state: &ServerState,
     app: &dyn App,
     redirect: Option<u16>,
@@ -32,7 +34,7 @@ pub(crate) fn dispatch(
         return to_https(req, port);
     }
     let config = &state.config;
-    let (resp, signed_in) = answer(req, state, app);
+    let (resp, signed_in) = answer(req, verdict, state, app);
     let mut resp = state.error_pages.dress(resp);
     header_rules::apply(&config.header_rules, &req.path, &mut resp);
     if let Some(cors) = &config.cors {
@@ -53,7 +55,12 @@ pub(crate) fn dispatch(
 }
 
 /// The answer before the way out, and whether a user signed in for it.
-fn answer(req: &mut Request, state: &ServerState, app: &dyn App) -> (Response, bool) {
+fn answer(
+    req: &mut Request,
+    verdict: Verdict,
+    state: &ServerState,
+    app: &dyn App,
+) -> (Response, bool) {
     let config = &state.config;
     if req.target == "*" {
         return (
@@ -67,18 +74,12 @@ fn answer(req: &mut Request, state: &ServerState, app: &dyn App) -> (Response, b
     if let Some(resp) = config.cors.as_ref().and_then(|c| c.preflight(req)) {
         return (resp, false);
     }
+    let signed_in = match verdict {
+        Verdict::Open => false,
+        Verdict::SignedIn => true,
+        Verdict::Refused(why) => return (unauthorized(req, &why), false),
+    };
     let upload_asked = config.uploads.is_some() && is_upload(&req.method, req.raw_path());
-    let mut signed_in = false;
-    if let Some(auth) = &config.auth {
-        // An upload needs a user wherever it goes, unless it is open to anyone.
-        let anyone = config.uploads.as_ref().is_some_and(|u| u.anyone);
-        if auth.covers(req.raw_path()) || (upload_asked && !anyone) {
-            match auth.check(req) {
-                Ok(_) => signed_in = true,
-                Err(why) => return (unauthorized(auth, req, &why), false),
-            }
-        }
-    }
     match config.rules.route(&req.path, &req.query) {
         Routed::Redirect(status, location) => {
             return (Response::redirect(status, &location), signed_in)
@@ -122,14 +123,14 @@ fn metrics(req: &Request, state: &ServerState, app: &dyn App) -> Option<Response
 }
 
 /// A 401 that asks for credentials; the log says who and why, never the password.
-fn unauthorized(auth: &BasicAuth, req: &Request, why: &Refusal) -> Response {
+fn unauthorized(req: &Request, why: &Refusal) -> Response {
     let client = req.client.map(|c| c.to_string()).unwrap_or_default();
     match why {
         // A browser asks without credentials first, every time: no news.
         Refusal::NoCredentials => log::debug!("{client}: 401 on {}: {why}", req.path),
         _ => log::warn!("{client}: 401 on {}: {why}", req.path),
     }
-    Response::error_page(401).with_header("WWW-Authenticate", auth.challenge())
+    Response::error_page(401).with_header("WWW-Authenticate", CHALLENGE)
 }
 
 /// With `fallback` (`--spa`), that file in place of a 404 for a page: a `GET` or `HEAD` that

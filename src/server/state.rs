@@ -5,6 +5,7 @@
 use std::net::{IpAddr, SocketAddr};
 
 use super::access_log::AccessLogger;
+use super::basic_auth::Verdict;
 use super::error_pages::ErrorPages;
 use super::forwarded::{InFlight, InFlightByClient};
 use super::head::Head;
@@ -12,7 +13,6 @@ use super::live::{Caps, Live};
 use super::metrics::Metrics;
 use super::settings::ServerConfig;
 use super::static_files::StaticFiles;
-use super::target::Target;
 use super::tls::Tls;
 use super::upload::is_upload;
 use crate::http::Request;
@@ -70,25 +70,34 @@ impl ServerState {
         }
     }
 
-    /// The most bytes the body of the request `head` may have: the upload limit for an upload
-    /// its sender may make (signed in, or uploads open to anyone), `max_body_bytes` for any
-    /// other, so that nobody else can make the server take in a large body.
-    pub(crate) fn body_limit(&self, head: &Head, target: &Target) -> u64 {
+    /// What basic auth makes of the request `head` for `raw_path`, judged once, before its
+    /// body is read: an upload needs a user wherever it goes, unless uploads are open to
+    /// anyone.
+    pub(crate) fn verdict(&self, head: &Head, raw_path: &str) -> Verdict {
         let config = &self.config;
-        let Some(uploads) = &config.uploads else {
-            return config.max_body_bytes;
+        let Some(auth) = &config.auth else {
+            return Verdict::Open;
         };
-        let raw_path = crate::http::split_target(&target.target).0;
-        if !is_upload(&head.method, raw_path) {
-            return config.max_body_bytes;
-        }
-        let signed_in = config
-            .auth
+        let needs_user = config
+            .uploads
             .as_ref()
-            .is_some_and(|auth| auth.check_header(head.headers.get("Authorization")).is_ok());
-        match uploads.anyone || signed_in {
-            true => uploads.max_bytes,
-            false => config.max_body_bytes,
+            .is_some_and(|u| !u.anyone && is_upload(&head.method, raw_path));
+        auth.judge(raw_path, &head.headers, needs_user)
+    }
+
+    /// The most bytes the body of the request `head` for `raw_path` may have: the upload
+    /// limit for an upload its sender may make (signed in, or uploads open to anyone),
+    /// `max_body_bytes` for any other, so that nobody else can make the server take in a
+    /// large body.
+    pub(crate) fn body_limit(&self, head: &Head, raw_path: &str, verdict: &Verdict) -> u64 {
+        match &self.config.uploads {
+            Some(up)
+                if is_upload(&head.method, raw_path)
+                    && (up.anyone || *verdict == Verdict::SignedIn) =>
+            {
+                up.max_bytes
+            }
+            _ => self.config.max_body_bytes,
         }
     }
 
