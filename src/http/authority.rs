@@ -1,6 +1,22 @@
 //! An authority, `host[:port]` (RFC 3986, section 3.2; RFC 9112, section 3.2): the one parser
 //! of it, for `Host`, an absolute-form target, `Origin` and `Referer`, the HTTPS redirect, a
-//! proxy's `Forwarded` node and the configured `public_origin`.
+//! proxy's `Forwarded` node, the configured `public_origin` and `cors_origins`.
+
+/// `origin` if it is a web origin, `http://` or `https://` then an authority and nothing
+/// after (as a browser's `Origin` header says it), lower-cased; `Err` says what is wrong.
+pub fn web_origin(origin: &str) -> Result<String, String> {
+    let lower = origin.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("http://")
+        .or_else(|| lower.strip_prefix("https://"))
+        .ok_or_else(|| format!("must start with http:// or https://, got {origin:?}"))?;
+    if Authority::parse(rest).is_none() {
+        return Err(format!(
+            "must be a scheme and a host, with a port if any and no path, got {origin:?}"
+        ));
+    }
+    Ok(lower)
+}
 
 /// A valid authority, split: `example.com:8080`, `[::1]`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -104,6 +120,17 @@ fn valid_ip_literal(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn web_origins_are_a_scheme_and_an_authority_only() {
+        assert_eq!(
+            web_origin("HTTPS://Stocks.Example:8443"),
+            Ok("https://stocks.example:8443".into())
+        );
+        for bad in ["stocks.example", "ftp://a", "https://a/path", "https://"] {
+            assert!(web_origin(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn authorities_follow_the_uri_grammar() {

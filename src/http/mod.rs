@@ -11,7 +11,7 @@ mod request_body;
 mod response;
 mod status;
 
-pub use authority::Authority;
+pub use authority::{web_origin, Authority};
 pub use cookie::{Cookie, CookieError, SameSite};
 pub use headers::Headers;
 pub use negotiation::{accept_quality, etag_list_matches, q_of, strong_etag};

@@ -304,7 +304,7 @@ impl RawConfig {
         })?;
         let public_origin = match raw.public_origin.trim().trim_end_matches('/') {
             "" => None,
-            origin => Some(check_origin(origin).map_err(|e| {
+            origin => Some(crate::http::web_origin(origin).map_err(|e| {
                 ConfigError(format!("{}: public_origin {e}", from.of("public_origin")))
             })?),
         };
@@ -554,19 +554,4 @@ impl RawConfig {
             metrics_from,
         })
     }
-}
-
-/// `origin` if it is a web origin, `http://` or `https://` then a host and perhaps a port,
-/// with nothing after (as a browser's `Origin` header says it); lower-cased.
-fn check_origin(origin: &str) -> Result<String, String> {
-    let rest = origin
-        .strip_prefix("http://")
-        .or_else(|| origin.strip_prefix("https://"))
-        .ok_or_else(|| format!("must start with http:// or https://, got {origin:?}"))?;
-    if crate::http::Authority::parse(rest).is_none() {
-        return Err(format!(
-            "must be a scheme and a host, with a port if any and no path, got {origin:?}"
-        ));
-    }
-    Ok(origin.to_ascii_lowercase())
 }

@@ -7,7 +7,7 @@
 //! answer to another.
 
 use super::grammar::is_token;
-use crate::http::{Request, Response};
+use crate::http::{web_origin, Request, Response};
 
 /// How long a browser may keep a preflight's answer, in seconds.
 const PREFLIGHT_MAX_AGE: &str = "600";
@@ -35,18 +35,10 @@ impl Cors {
         if items == ["*"] {
             return Ok(Some(Cors::AnyOrigin));
         }
-        let mut origins = Vec::new();
-        for item in items {
-            let origin = item.trim_end_matches('/').to_ascii_lowercase();
-            let rest = origin
-                .strip_prefix("https://")
-                .or_else(|| origin.strip_prefix("http://"))
-                .ok_or_else(|| format!("{item:?} is not an origin (https://host[:port])"))?;
-            if crate::http::Authority::parse(rest).is_none() {
-                return Err(format!("{item:?} is not an origin (https://host[:port])"));
-            }
-            origins.push(origin);
-        }
+        let origins = items
+            .iter()
+            .map(|item| web_origin(item.trim_end_matches('/')))
+            .collect::<Result<_, _>>()?;
         Ok(Some(Cors::Origins(origins)))
     }
 
@@ -92,10 +84,11 @@ impl Cors {
         Some(resp)
     }
 
-    /// Marks `resp`, the answer to `req`, for an allowed origin.
+    /// Marks `resp`, the answer to `req`, for an allowed origin. An answer that names its
+    /// origin already (a preflight's, or an app's that does CORS itself) is left as it is.
     pub(crate) fn mark(&self, req: &Request, resp: &mut Response) {
-        if resp.headers.get("Access-Control-Max-Age").is_some() {
-            return; // a preflight's answer, marked already
+        if resp.headers.contains("Access-Control-Allow-Origin") {
+            return;
         }
         if let Cors::Origins(_) = self {
             resp.headers.append("Vary", "Origin");
@@ -161,12 +154,26 @@ mod tests {
             resp.headers.get("Access-Control-Allow-Origin"),
             Some("http://localhost:5173")
         );
+        // An app that answers CORS itself keeps its answer.
+        let mut resp = Response::new(200).with_header("Access-Control-Allow-Origin", "null");
+        cors.mark(
+            &req("GET", &[("Origin", "http://localhost:5173")]),
+            &mut resp,
+        );
+        assert_eq!(
+            resp.headers.get("Access-Control-Allow-Origin"),
+            Some("null")
+        );
     }
 
     #[test]
     fn origins_are_checked() {
         assert_eq!(Cors::parse("  ").unwrap(), None);
         assert_eq!(Cors::parse("*").unwrap(), Some(Cors::AnyOrigin));
+        assert_eq!(
+            Cors::parse("HTTPS://App.Example/").unwrap(),
+            Some(Cors::Origins(vec!["https://app.example".into()]))
+        );
         for bad in ["app.example", "https://a.example/path", "ftp://a"] {
             assert!(Cors::parse(bad).is_err(), "{bad}");
         }
