@@ -1,6 +1,7 @@
-//! `application/x-www-form-urlencoded` bodies: `+` is a space, `%XX` a byte, UTF-8 required.
+//! `application/x-www-form-urlencoded` bodies (decoded by `http::decode_pairs`): the fields of a
+//! form, looked up by name.
 
-use percent_encoding::percent_decode;
+use crate::http::decode_pairs;
 
 use super::error::Error;
 
@@ -11,15 +12,9 @@ pub struct Form(Vec<(String, String)>);
 impl Form {
     /// Decodes a urlencoded body (or query string). Invalid UTF-8 is a 400.
     pub fn parse(body: &[u8]) -> Result<Form, Error> {
-        let mut fields = Vec::new();
-        for pair in body.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
-            let (name, value) = match pair.iter().position(|&b| b == b'=') {
-                Some(i) => (&pair[..i], &pair[i + 1..]),
-                None => (pair, &[][..]),
-            };
-            fields.push((decode(name)?, decode(value)?));
-        }
-        Ok(Form(fields))
+        decode_pairs(body)
+            .map(Form)
+            .map_err(|_| Error::BadRequest("A form field is not valid UTF-8.".into()))
     }
 
     /// The first value of field `name`.
@@ -36,17 +31,6 @@ impl Form {
         self.get(name)
             .ok_or_else(|| Error::BadRequest(format!("The form has no field `{name}`.")))
     }
-}
-
-fn decode(raw: &[u8]) -> Result<String, Error> {
-    let spaced: Vec<u8> = raw
-        .iter()
-        .map(|&b| if b == b'+' { b' ' } else { b })
-        .collect();
-    percent_decode(&spaced)
-        .decode_utf8()
-        .map(|s| s.into_owned())
-        .map_err(|_| Error::BadRequest("A form field is not valid UTF-8.".into()))
 }
 
 #[cfg(test)]

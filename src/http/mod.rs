@@ -10,6 +10,7 @@ mod negotiation;
 mod request_body;
 mod response;
 mod status;
+mod urlencoded;
 
 pub use authority::{web_origin, Authority};
 pub use cookie::{Cookie, CookieError, SameSite};
@@ -18,6 +19,7 @@ pub use negotiation::{accept_quality, etag_list_matches, q_of, strong_etag};
 pub use request_body::{BodyBytes, RequestBody};
 pub use response::{escape_html, Body, Response, Stream};
 pub use status::reason;
+pub(crate) use urlencoded::decode_pairs;
 
 use std::fmt;
 use std::net::{IpAddr, SocketAddr};

@@ -35,12 +35,11 @@ pub(crate) enum Format {
 }
 
 impl Format {
-    /// `tar.gz` or `zip`, as `?download=` names them.
-    pub(crate) fn from_query(query: &str) -> Option<Result<Format, String>> {
-        let value = query
-            .split('&')
-            .find_map(|pair| pair.strip_prefix("download="))?;
-        Some(match value {
+    /// `tar.gz` or `zip`, as `?download=` names them in a query's decoded `pairs`; `None`
+    /// when they do not ask for an archive.
+    pub(crate) fn from_pairs(pairs: &[(String, String)]) -> Option<Result<Format, String>> {
+        let (_, value) = pairs.iter().find(|(name, _)| name == "download")?;
+        Some(match value.as_str() {
             "tar.gz" | "tgz" => Ok(Format::TarGz),
             "zip" => Ok(Format::Zip),
             other => Err(format!("download={other}: the archives are tar.gz and zip")),
@@ -364,16 +363,15 @@ fn zip_time(t: std::time::SystemTime) -> Option<zip::DateTime> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::http::decode_pairs;
 
     #[test]
     fn the_format_comes_from_the_query() {
-        assert_eq!(Format::from_query("download=zip"), Some(Ok(Format::Zip)));
-        assert_eq!(
-            Format::from_query("a=1&download=tar.gz"),
-            Some(Ok(Format::TarGz))
-        );
-        assert!(matches!(Format::from_query("download=rar"), Some(Err(_))));
-        assert_eq!(Format::from_query("sort=size"), None);
+        let format = |query: &str| Format::from_pairs(&decode_pairs(query.as_bytes()).unwrap());
+        assert_eq!(format("download=zip"), Some(Ok(Format::Zip)));
+        assert_eq!(format("a=1&download=tar.gz"), Some(Ok(Format::TarGz)));
+        assert!(matches!(format("download=rar"), Some(Err(_))));
+        assert_eq!(format("sort=size"), None);
     }
 
     #[test]

@@ -66,23 +66,15 @@ pub(crate) struct Offers<'a> {
     pub archives: bool,
 }
 
-/// The listing of `dir` (canonical, inside the canonical `root`), answering `req`.
+/// The listing of `dir` (canonical, inside the canonical `root`) in `order`, answering `req`.
 pub(crate) fn respond(
     req: &Request,
     root: &Path,
     dir: &Path,
+    order: Order,
     offers: Offers<'_>,
     hidden: &Hidden,
 ) -> Response {
-    let order = match Order::from_query(&req.query) {
-        Ok(order) => order,
-        Err(why) => {
-            return Response::text(
-                400,
-                format!("{why}: sort=name|size|modified, order=asc|desc\n"),
-            )
-        }
-    };
     let (entries, omitted) = match read(root, dir, hidden, order) {
         Ok(found) => found,
         Err(e) => {
@@ -213,27 +205,32 @@ enum SortBy {
 /// The order of a listing: folders always come first, then the files (and the folders among
 /// themselves) by `by`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Order {
+pub(crate) struct Order {
     by: SortBy,
     descending: bool,
 }
 
 impl Order {
-    /// The order `query` asks for: `sort=name|size|modified` (or `date`), `order=asc|desc`;
-    /// by name, ascending, when it says nothing. `Err` names what it cannot use.
-    fn from_query(query: &str) -> Result<Order, String> {
+    /// The order a query's decoded `pairs` ask for: `sort=name|size|modified` (or `date`),
+    /// `order=asc|desc`; by name, ascending, when they say nothing. `Err` names what it
+    /// cannot use, and the choices.
+    pub(crate) fn from_pairs(pairs: &[(String, String)]) -> Result<Order, String> {
         let mut order = Order {
             by: SortBy::Name,
             descending: false,
         };
-        for (key, value) in form_urlencoded_pairs(query) {
+        for (key, value) in pairs {
             match (key.as_str(), value.as_str()) {
                 ("sort", "name") => order.by = SortBy::Name,
                 ("sort", "size") => order.by = SortBy::Size,
                 ("sort", "modified" | "date" | "time") => order.by = SortBy::Modified,
                 ("order", "asc") => order.descending = false,
                 ("order", "desc") => order.descending = true,
-                ("sort" | "order", v) => return Err(format!("{key}={v} is not a way to sort")),
+                ("sort" | "order", v) => {
+                    return Err(format!(
+                        "{key}={v} is not a way to sort: sort=name|size|modified, order=asc|desc"
+                    ))
+                }
                 _ => {}
             }
         }
@@ -254,19 +251,6 @@ impl Order {
             if flip { "desc" } else { "asc" }
         )
     }
-}
-
-/// The `key=value` pairs of a query, decoded.
-fn form_urlencoded_pairs(query: &str) -> impl Iterator<Item = (String, String)> + '_ {
-    query.split('&').filter(|p| !p.is_empty()).map(|pair| {
-        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
-        let decode = |s: &str| {
-            percent_encoding::percent_decode_str(&s.replace('+', " "))
-                .decode_utf8_lossy()
-                .into_owned()
-        };
-        (decode(k), decode(v))
-    })
 }
 
 /// Whether `Accept` prefers JSON to HTML, by q-values.
@@ -399,7 +383,7 @@ mod tests {
             "/a/",
             &entries,
             0,
-            Order::from_query("").unwrap(),
+            Order::from_pairs(&[]).unwrap(),
             Offers::default(),
         );
         assert!(page.contains("&lt;b&gt;&amp;&quot;x&quot;.txt"), "{page}");

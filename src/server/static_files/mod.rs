@@ -35,7 +35,7 @@ use range::{parse_range, ByteRange};
 
 use super::settings::ServerConfig;
 use crate::encoding::negotiate;
-use crate::http::{etag_list_matches, Body, Request, Response};
+use crate::http::{decode_pairs, etag_list_matches, Body, Request, Response};
 
 /// Methods static files answer to.
 const ALLOW: &str = "GET, HEAD, OPTIONS";
@@ -184,6 +184,31 @@ impl StaticFiles {
         self.hidden.hides(real)
     }
 
+    /// A folder to list: as an archive if `?download=` asks for one (and archives are on),
+    /// else its listing, sorted as `?sort=` and `?order=` ask.
+    fn listed(&self, req: &Request, root: &Path, dir: &Path) -> Response {
+        let Ok(query) = decode_pairs(req.query.as_bytes()) else {
+            return Response::text(400, "the query is not UTF-8 once decoded\n");
+        };
+        if self.archives {
+            match archive::Format::from_pairs(&query) {
+                Some(Ok(format)) => return archive::respond(root, dir, &self.hidden, format),
+                Some(Err(why)) => return Response::text(400, format!("{why}\n")),
+                None => {}
+            }
+        }
+        let order = match listing::Order::from_pairs(&query) {
+            Ok(order) => order,
+            Err(why) => return Response::text(400, format!("{why}\n")),
+        };
+        let offers = listing::Offers {
+            stylesheet: self.stylesheet.as_deref(),
+            upload_form: self.upload_form,
+            archives: self.archives,
+        };
+        listing::respond(req, root, dir, order, offers, &self.hidden)
+    }
+
     /// Answers `req` for what its path was found to name.
     pub fn serve(&self, req: &Request, found: Cached) -> Response {
         match req.method.as_str() {
@@ -193,20 +218,7 @@ impl StaticFiles {
         }
         match found {
             Cached::File(entry) => serve_file(req, &entry, &self.cache_control, self.compression),
-            Cached::Listing(root, dir) => {
-                match archive::Format::from_query(&req.query).filter(|_| self.archives) {
-                    Some(Ok(format)) => archive::respond(&root, &dir, &self.hidden, format),
-                    Some(Err(why)) => Response::text(400, format!("{why}\n")),
-                    None => {
-                        let offers = listing::Offers {
-                            stylesheet: self.stylesheet.as_deref(),
-                            upload_form: self.upload_form,
-                            archives: self.archives,
-                        };
-                        listing::respond(req, &root, &dir, offers, &self.hidden)
-                    }
-                }
-            }
+            Cached::Listing(root, dir) => self.listed(req, &root, &dir),
             Cached::Dir { .. } => {
                 let mut location = format!("{}/", req.raw_path());
                 if !req.query.is_empty() {
