@@ -505,14 +505,12 @@ impl RawConfig {
             .map(|r| Rewrite::new(&r.from, &r.to))
             .collect::<Result<_, _>>()
             .map_err(|e| at("rewrites", e))?;
-        let rules = Rules::new(redirects, rewrites).map_err(|e| {
-            let key = if e.contains("rewrites go round") {
-                "rewrites"
-            } else {
-                "redirects"
-            };
-            at(key, e)
-        })?;
+        // Redirects and rewrites never lead into each other: each list is checked alone, so
+        // that the error names its key.
+        let rules = Rules::new(redirects, Vec::new())
+            .map_err(|e| at("redirects", e))?
+            .with(Vec::new(), rewrites)
+            .map_err(|e| at("rewrites", e))?;
         let auth = match self.auth_file.as_os_str().is_empty() {
             true => None,
             false => Some(Arc::new(

@@ -18,8 +18,6 @@ pub struct Glob {
     regex: Regex,
     /// Whether it is about the last segment alone (it has no `/`).
     last_segment: bool,
-    /// How many wildcards it captures.
-    captures: usize,
 }
 
 impl Glob {
@@ -29,22 +27,18 @@ impl Glob {
             return Err("an empty glob".into());
         }
         let mut re = String::from("^");
-        let mut captures = 0;
         let mut chars = source.chars().peekable();
         while let Some(c) = chars.next() {
             match c {
                 '*' if chars.peek() == Some(&'*') => {
                     chars.next();
                     re.push_str("(.*)");
-                    captures += 1;
                 }
                 '*' => {
                     re.push_str("([^/]*)");
-                    captures += 1;
                 }
                 '?' => {
                     re.push_str("([^/])");
-                    captures += 1;
                 }
                 '{' => {
                     let mut words = String::new();
@@ -62,7 +56,6 @@ impl Glob {
                     re.push('(');
                     re.push_str(&words.join("|"));
                     re.push(')');
-                    captures += 1;
                 }
                 '}' => return Err("a } without its {".into()),
                 c => re.push_str(&regex::escape(c.encode_utf8(&mut [0; 4]))),
@@ -74,7 +67,6 @@ impl Glob {
             source: source.to_string(),
             regex,
             last_segment: !source.contains('/'),
-            captures,
         })
     }
 
@@ -85,7 +77,8 @@ impl Glob {
 
     /// How many wildcards it captures (`$1` to `$n`).
     pub fn captures(&self) -> usize {
-        self.captures
+        // Every group of the regex is a wildcard's; the first "group" is the whole match.
+        self.regex.captures_len() - 1
     }
 
     /// Whether `path` (decoded, from `/`) matches.

@@ -242,70 +242,64 @@ impl Rules {
 
     /// Refuses rules that send a path round in a circle (see the module's comment).
     fn check_loops(&self) -> Result<(), String> {
-        for start in 0..self.redirects.len() {
-            let mut seen = vec![start];
-            let mut at = start;
-            loop {
-                let rule = &self.redirects[at];
-                let target = sample_target(&rule.from, &rule.to);
-                if !target.starts_with('/') {
-                    break; // to another site
-                }
-                let path = target.split('?').next().unwrap_or_default();
-                let Some(next) = self.redirects.iter().position(|r| r.from.matches(path)) else {
-                    break;
-                };
-                if seen.contains(&next) {
-                    return Err(circle(
-                        "redirect",
-                        seen.iter().map(|&i| &self.redirects[i].from),
-                    ));
-                }
-                seen.push(next);
-                at = next;
-            }
-        }
-        for start in 0..self.rewrites.len() {
-            let mut seen = vec![start];
-            let mut at = start;
-            loop {
-                let rule = &self.rewrites[at];
-                let target = sample_target(&rule.from, &rule.to);
-                let path = target.split('?').next().unwrap_or_default();
-                let Some(next) = self.rewrites.iter().position(|r| r.from.matches(path)) else {
-                    break;
-                };
-                // A rewrite to a path it matches again but leaves as it is (`/** -> /index.html`
-                // reached from /index.html) ends there.
-                if next == at && sample_target(&rule.from, &rule.to) == path {
-                    break;
-                }
-                if seen.contains(&next) {
-                    return Err(circle(
-                        "rewrite",
-                        seen.iter().map(|&i| &self.rewrites[i].from),
-                    ));
-                }
-                seen.push(next);
-                at = next;
-            }
-        }
-        Ok(())
+        let redirects: Vec<(&Glob, &str)> = self
+            .redirects
+            .iter()
+            .map(|r| (&r.from, r.to.as_str()))
+            .collect();
+        let rewrites: Vec<(&Glob, &str)> = self
+            .rewrites
+            .iter()
+            .map(|r| (&r.from, r.to.as_str()))
+            .collect();
+        // A redirect to where it was asked from is a loop for the browser; a rewrite that
+        // leaves a path as it is (`/** -> /index.html`, from /index.html) is where it ends.
+        find_circle("redirect", &redirects, false)?;
+        find_circle("rewrite", &rewrites, true)
     }
+}
+
+/// The first circle among `rules` (glob, target), followed from each rule's sample target;
+/// a rule that maps a path to itself ends a chain if `fixed_point_ends`.
+fn find_circle(kind: &str, rules: &[(&Glob, &str)], fixed_point_ends: bool) -> Result<(), String> {
+    for start in 0..rules.len() {
+        let mut seen = vec![start];
+        let mut at = start;
+        loop {
+            let (from, to) = rules[at];
+            let target = sample_target(from, to);
+            if !target.starts_with('/') {
+                break; // to another site
+            }
+            let path = target.split('?').next().unwrap_or_default();
+            let Some(next) = rules.iter().position(|(f, _)| f.matches(path)) else {
+                break;
+            };
+            if fixed_point_ends {
+                let (from, to) = rules[next];
+                let again = expand(to, &from.capture(path).unwrap_or_default());
+                if again == path {
+                    break;
+                }
+            }
+            if seen.contains(&next) {
+                let chain: Vec<&str> = seen.iter().map(|&i| rules[i].0.as_str()).collect();
+                return Err(format!(
+                    "these {kind}s go round in a circle: {} -> {} again",
+                    chain.join(" -> "),
+                    chain[0]
+                ));
+            }
+            seen.push(next);
+            at = next;
+        }
+    }
+    Ok(())
 }
 
 /// The target of a rule for a path whose wildcards all matched [`SAMPLE`].
 fn sample_target(from: &Glob, to: &str) -> String {
     expand(to, &vec![SAMPLE; from.captures()])
-}
-
-fn circle<'a>(kind: &str, froms: impl Iterator<Item = &'a Glob>) -> String {
-    let chain: Vec<&str> = froms.map(Glob::as_str).collect();
-    format!(
-        "these {kind}s go round in a circle: {} -> {} again",
-        chain.join(" -> "),
-        chain[0]
-    )
 }
 
 fn first_match<'r, 'p, R>(
@@ -363,6 +357,10 @@ mod tests {
         assert!(err.contains("circle"), "{err}");
         assert!(rules(&[("/**", "/x/$1", 302)], &[]).is_err());
         assert!(rules(&[], &[("/a", "/b"), ("/b", "/a")]).is_err());
+        // A rewrite whose target it matches again, and changes again, never ends.
+        assert!(rules(&[], &[("/a/*", "/a/$1x")]).is_err());
+        // One that leaves its target as it is ends there.
+        assert!(rules(&[], &[("/**", "/index.html")]).is_ok());
         // A chain that ends, and a redirect to another site, are fine.
         assert!(rules(&[("/a", "/b", 301), ("/b", "/c", 301)], &[]).is_ok());
         assert!(rules(&[("/**", "https://example.com/$1", 308)], &[]).is_ok());
