@@ -655,6 +655,22 @@ fn listings_sort_by_name_size_or_date_in_html_and_json() {
         .collect();
     assert_eq!(&names[names.len() - 2..], ["bb.txt", "a.txt"]);
     assert_eq!(curl_i(&[&s.url("/docs/?sort=colour")]).0, 400);
+    // Past the 10,000 a listing shows, those shown are the first in the order asked for.
+    let many = dir.path().join("many");
+    std::fs::create_dir(&many).unwrap();
+    for i in 0..10_005 {
+        std::fs::write(many.join(format!("f{i:05}")), "").unwrap();
+    }
+    let json = curl(&[
+        "-H",
+        "Accept: application/json",
+        &s.url("/many/?sort=name&order=desc"),
+    ]);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let entries = v["entries"].as_array().unwrap();
+    assert_eq!((entries.len(), v["omitted"].as_u64()), (10_000, Some(5)));
+    assert_eq!(entries[0]["name"], "f10004");
+    assert_eq!(entries[9_999]["name"], "f00005");
 }
 
 /// The value of the series `name` (with its labels) in a scrape.

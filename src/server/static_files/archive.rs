@@ -194,20 +194,22 @@ impl Walk {
             if !seen.insert(real.clone()) {
                 continue;
             }
-            let Ok(mut found) = visible(&self.root, &real, &self.hidden) else {
+            let Ok(found) = visible(&self.root, &real, &self.hidden) else {
                 continue;
             };
+            let mut found: Vec<_> = found.collect();
             found.sort_by(|a, b| a.name.cmp(&b.name));
             let mut folders = Vec::new();
             for v in found {
                 let name = format!("{prefix}/{}", v.name);
+                let is_dir = v.meta.is_dir();
                 each(Entry {
                     path: v.path.clone(),
                     name: name.clone(),
-                    is_dir: v.is_dir,
+                    is_dir,
                     modified: v.meta.modified().ok(),
                 })?;
-                if v.is_dir {
+                if is_dir {
                     folders.push((v.path, name));
                 }
             }

@@ -106,91 +106,86 @@ pub(crate) fn respond(
 pub(super) struct Visible {
     pub name: String,
     pub path: PathBuf,
-    pub is_dir: bool,
     pub meta: fs::Metadata,
 }
 
-/// The entries of `dir` the file server would serve, in no order: no dotfile, nothing
-/// through a symlink out of `root`, no hidden file, no socket or device.
-pub(super) fn visible(root: &Path, dir: &Path, hidden: &Hidden) -> io::Result<Vec<Visible>> {
-    let mut entries = Vec::new();
-    for item in fs::read_dir(dir)? {
-        let Ok(item) = item else {
-            continue; // gone while the folder was read
-        };
-        let Ok(name) = item.file_name().into_string() else {
-            continue; // not UTF-8: no link could name it
-        };
+/// The entries of `dir` the file server would serve, in no order, as they are read: no
+/// dotfile, nothing through a symlink out of `root`, no hidden file, no socket or device.
+pub(super) fn visible<'a>(
+    root: &'a Path,
+    dir: &Path,
+    hidden: &'a Hidden,
+) -> io::Result<impl Iterator<Item = Visible> + 'a> {
+    let items = fs::read_dir(dir)?;
+    Ok(items.filter_map(move |item| {
+        let item = item.ok()?; // gone while the folder was read
+        let name = item.file_name().into_string().ok()?; // not UTF-8: no link could name it
         if name.starts_with('.') {
-            continue;
+            return None;
         }
         let path = item.path();
         // Shown only if the file server would serve it: inside the root (after symlinks),
         // and not a hidden file. `dir` is canonical, so only a symlink needs resolving.
-        let real = match item.file_type().map(|t| t.is_symlink()) {
-            Ok(true) => path.canonicalize(),
-            Ok(false) => Ok(path.clone()),
-            Err(e) => Err(e),
+        let real = match item.file_type().ok()?.is_symlink() {
+            true => path.canonicalize().ok()?,
+            false => path.clone(),
         };
-        match real {
-            Ok(real) if real.starts_with(root) && !hidden.hides(&real) => {}
-            _ => continue,
+        if !real.starts_with(root) || hidden.hides(&real) {
+            return None;
         }
-        let Ok(meta) = fs::metadata(&path) else {
-            continue;
-        };
-        if !meta.is_dir() && !meta.is_file() {
-            continue; // sockets, devices, fifos
-        }
-        entries.push(Visible {
-            name,
-            path,
-            is_dir: meta.is_dir(),
-            meta,
-        });
-    }
-    Ok(entries)
+        let meta = fs::metadata(&path).ok()?;
+        // Not sockets, devices, fifos.
+        (meta.is_dir() || meta.is_file()).then_some(Visible { name, path, meta })
+    }))
 }
 
-/// The visible entries of `dir`, folders first, then in `order`; and how many more there
-/// were.
+/// The visible entries of `dir`, folders first, then in `order`, at most [`MAX_LISTED`];
+/// and how many more there were.
 fn read(
     root: &Path,
     dir: &Path,
     hidden: &Hidden,
     order: Order,
 ) -> io::Result<(Vec<Listed>, usize)> {
-    let mut entries: Vec<Listed> = visible(root, dir, hidden)?
-        .into_iter()
-        .map(|v| {
-            let kind = if v.is_dir { Kind::Dir } else { Kind::File };
-            Listed {
-                name: v.name,
-                kind,
-                size: (kind == Kind::File).then_some(v.meta.len()),
-                modified: v.meta.modified().ok().map(rfc3339),
-            }
-        })
-        .collect();
-    entries.sort_by(|a, b| {
-        let within = match order.by {
-            SortBy::Name => a.name.cmp(&b.name),
-            SortBy::Size => a.size.cmp(&b.size).then_with(|| a.name.cmp(&b.name)),
-            SortBy::Modified => a
-                .modified
-                .cmp(&b.modified)
-                .then_with(|| a.name.cmp(&b.name)),
-        };
-        let within = if order.descending {
-            within.reverse()
+    let entries = visible(root, dir, hidden)?.map(|v| {
+        let kind = if v.meta.is_dir() {
+            Kind::Dir
         } else {
-            within
+            Kind::File
         };
-        a.kind.cmp(&b.kind).then(within)
+        Listed {
+            name: v.name,
+            kind,
+            size: (kind == Kind::File).then_some(v.meta.len()),
+            modified: v.meta.modified().ok().map(rfc3339),
+        }
     });
-    let omitted = entries.len().saturating_sub(MAX_LISTED);
-    entries.truncate(MAX_LISTED);
-    Ok((entries, omitted))
+    Ok(first_in_order(entries, MAX_LISTED, |a, b| {
+        order.compare(a, b)
+    }))
+}
+
+/// The first `n` of `items` by `cmp`, sorted, and how many were left out. It holds at most
+/// `2 n` at a time, so that a folder of a million files costs what one of `2 n` does.
+fn first_in_order<T>(
+    items: impl Iterator<Item = T>,
+    n: usize,
+    cmp: impl Fn(&T, &T) -> std::cmp::Ordering,
+) -> (Vec<T>, usize) {
+    let mut kept = Vec::new();
+    let mut seen = 0;
+    for item in items {
+        seen += 1;
+        kept.push(item);
+        if kept.len() == 2 * n.max(1) {
+            kept.select_nth_unstable_by(n.max(1) - 1, &cmp);
+            kept.truncate(n);
+        }
+    }
+    kept.sort_by(&cmp);
+    kept.truncate(n);
+    let left_out = seen - kept.len();
+    (kept, left_out)
 }
 
 /// What a listing is sorted by, from `?sort=` and `?order=`.
@@ -235,6 +230,25 @@ impl Order {
             }
         }
         Ok(order)
+    }
+
+    /// How `a` and `b` compare in this order: folders first, then by the column (by name
+    /// among equals), reversed if descending.
+    fn compare(self, a: &Listed, b: &Listed) -> std::cmp::Ordering {
+        let within = match self.by {
+            SortBy::Name => a.name.cmp(&b.name),
+            SortBy::Size => a.size.cmp(&b.size).then_with(|| a.name.cmp(&b.name)),
+            SortBy::Modified => a
+                .modified
+                .cmp(&b.modified)
+                .then_with(|| a.name.cmp(&b.name)),
+        };
+        let within = if self.descending {
+            within.reverse()
+        } else {
+            within
+        };
+        a.kind.cmp(&b.kind).then(within)
     }
 
     /// The query of a column's header link: that column, and the other direction if it is
@@ -353,6 +367,16 @@ fn human(bytes: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_first_in_order_are_kept_however_many_come() {
+        // 1,000 numbers in a scrambled order, of which the 3 smallest, holding 6 at a time.
+        let items = (0..1000u32).map(|i| (i * 7919) % 1000);
+        let (kept, left_out) = first_in_order(items, 3, |a, b| a.cmp(b));
+        assert_eq!((kept, left_out), (vec![0, 1, 2], 997));
+        let (kept, left_out) = first_in_order([5, 4].into_iter(), 3, |a, b| b.cmp(a));
+        assert_eq!((kept, left_out), (vec![5, 4], 0));
+    }
 
     #[test]
     fn accept_prefers_json_only_when_it_says_so() {
