@@ -43,7 +43,7 @@ pub use session::Session;
 pub use tera;
 pub use timing::TimedConnection;
 
-use crate::http::{App, Body, Request, Response};
+use crate::http::{App, Body, Counter, Request, Response};
 use crate::multipart::Limits;
 use error::Message;
 use pages::PageCache;
@@ -437,7 +437,7 @@ fn panic_message(cause: &(dyn std::any::Any + Send)) -> String {
 }
 
 impl App for Framework {
-    fn metrics(&self) -> String {
+    fn metrics(&self) -> Vec<Counter> {
         self.pages
             .as_ref()
             .map(PageCache::metrics)

@@ -15,7 +15,7 @@ use super::error::Error;
 use super::flight::{Flights, Turn};
 use super::timing::{CacheUse, Timing};
 use crate::encoding::{self, negotiate, Coding, Effort};
-use crate::http::{strong_etag, Body, Headers, Request, Response};
+use crate::http::{strong_etag, Body, Counter, Headers, Request, Response};
 
 /// Distinct request targets kept at most; past this the cache starts over, so that a client
 /// inventing query strings cannot grow it without bound.
@@ -131,27 +131,20 @@ impl PageCache {
         timing.cache(how);
     }
 
-    /// The counters, as lines of Prometheus's text format.
-    pub fn metrics(&self) -> String {
-        let mut out = String::new();
-        for (name, help, counter) in [
-            (
-                "miniweb_page_cache_hits_total",
-                "Pages served from the page cache, or from a render another request made.",
-                &self.hits,
-            ),
-            (
-                "miniweb_page_cache_misses_total",
-                "Pages rendered.",
-                &self.misses,
-            ),
-        ] {
-            out.push_str(&format!(
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {}\n",
-                counter.load(Ordering::Relaxed)
-            ));
-        }
-        out
+    /// The counters, for `/metrics`.
+    pub fn metrics(&self) -> Vec<Counter> {
+        vec![
+            Counter {
+                name: "miniweb_page_cache_hits_total",
+                help: "Pages served from the page cache, or from a render another request made.",
+                value: self.hits.load(Ordering::Relaxed),
+            },
+            Counter {
+                name: "miniweb_page_cache_misses_total",
+                help: "Pages rendered.",
+                value: self.misses.load(Ordering::Relaxed),
+            },
+        ]
     }
 
     /// The page kept under `key` if it was rendered from `version` or a newer one (newer is

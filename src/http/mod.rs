@@ -173,11 +173,22 @@ pub trait App: Send + Sync + 'static {
     /// Answers one request.
     fn call(&self, req: &Request) -> Response;
 
-    /// The app's own counters, as lines of Prometheus's text format, for the server's
-    /// `/metrics` (the framework's page cache); none by default.
-    fn metrics(&self) -> String {
-        String::new()
+    /// The app's own counters, for the server's `/metrics` (the framework's page cache);
+    /// none by default. The server writes them in Prometheus's text format.
+    fn metrics(&self) -> Vec<Counter> {
+        Vec::new()
     }
+}
+
+/// One counter an app keeps, for `/metrics`: a number that only goes up.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Counter {
+    /// Its name, as Prometheus names counters: `snake_case`, ending in `_total`.
+    pub name: &'static str,
+    /// What it counts, in one line.
+    pub help: &'static str,
+    /// Its count since start-up.
+    pub value: u64,
 }
 
 impl<F> App for F

@@ -11,6 +11,8 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
 use std::time::Duration;
 
+use crate::http::Counter;
+
 /// The methods counted by name; any other is `other`.
 const METHODS: [&str; 8] = [
     "GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS", "PATCH", "other",
@@ -61,8 +63,8 @@ impl Metrics {
         self.micros.fetch_add(took.as_micros() as u64, Relaxed);
     }
 
-    /// The text of a scrape: the counters, `conns`, then `app`'s own lines.
-    pub(crate) fn render(&self, conns: &ConnectionCounts, app: &str) -> String {
+    /// The text of a scrape: the counters, `conns`, then `app`'s own counters.
+    pub(crate) fn render(&self, conns: &ConnectionCounts, app: &[Counter]) -> String {
         let mut out = String::with_capacity(4096);
         family(
             &mut out,
@@ -138,17 +140,17 @@ impl Metrics {
                 conns.refused,
             ),
         ];
-        for (name, kind, help, value) in gauges {
+        let app = app.iter().map(|c| (c.name, "counter", c.help, c.value));
+        for (name, kind, help, value) in gauges.into_iter().chain(app) {
             family(&mut out, name, kind, help);
             let _ = writeln!(out, "{name} {value}");
         }
-        out.push_str(app);
         out
     }
 }
 
 /// The `# HELP` and `# TYPE` lines of a family.
-pub fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
     let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
@@ -168,7 +170,12 @@ mod tests {
             reclaimed: 3,
             refused: 4,
         };
-        let text = m.render(&conns, "");
+        let app = [Counter {
+            name: "app_things_total",
+            help: "Things.",
+            value: 7,
+        }];
+        let text = m.render(&conns, &app);
         for line in [
             "miniweb_requests_total{method=\"GET\",status=\"2xx\"} 1",
             "miniweb_requests_total{method=\"GET\",status=\"4xx\"} 1",
@@ -181,6 +188,8 @@ mod tests {
             "miniweb_request_duration_seconds_count 3",
             "miniweb_connections_idle 1",
             "miniweb_connections_refused_total 4",
+            "# TYPE app_things_total counter",
+            "app_things_total 7",
         ] {
             assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
         }
