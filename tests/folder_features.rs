@@ -745,6 +745,26 @@ fn metrics_move_by_exactly_what_was_sent() {
     // From an address not listed, /metrics is a path like any other.
     let hidden = site(dir.path(), "metrics = true\nmetrics_from = \"10.9.8.7\"\n");
     assert_eq!(curl_i(&[&hidden.url("/metrics")]).0, 404);
+    // --metrics keeps the addresses the config file lists.
+    let here = tempfile::tempdir().unwrap();
+    std::fs::write(
+        here.path().join("config.toml"),
+        "metrics_from = \"10.9.8.7\"\n",
+    )
+    .unwrap();
+    let root = dir.path().to_str().unwrap();
+    let args = [
+        "0",
+        "--bind",
+        "127.0.0.1",
+        "-d",
+        root,
+        "--config",
+        "config.toml",
+        "--metrics",
+    ];
+    let flagged = Site::spawn(here, &args, &[]).expect("starts");
+    assert_eq!(curl_i(&[&flagged.url("/metrics")]).0, 404);
 }
 
 #[test]

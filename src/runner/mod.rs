@@ -24,7 +24,6 @@ use crate::framework::{Framework, Location, Mount, Router};
 use crate::http::App;
 use crate::server::basic_auth::BasicAuth;
 use crate::server::cors::Cors;
-use crate::server::forwarded::TrustedProxies;
 use crate::server::header_rules::HeaderRule;
 use crate::server::redirects::{Redirect, Rewrite};
 use crate::server::Uploads;
@@ -351,10 +350,7 @@ fn apply_features(server: &mut ServerConfig, f: &Features) -> Result<(), String>
     } else if f.upload_anyone || f.overwrite {
         return Err("--upload-anyone and --overwrite are about --upload; give it too".into());
     }
-    if f.metrics && server.metrics_from.is_none() {
-        server.metrics_from =
-            Some(TrustedProxies::parse("127.0.0.1, ::1").expect("loopback parses"));
-    }
+    server.metrics |= f.metrics;
     Ok(())
 }
 

@@ -178,8 +178,8 @@ impl Default for RawConfig {
             upload_anyone: false,
             upload_overwrite: false,
             upload_max_bytes: DEFAULT_UPLOAD_MAX_BYTES as i64,
-            metrics: false,
-            metrics_from: "127.0.0.1, ::1".into(),
+            metrics: server.metrics,
+            metrics_from: server.metrics_from.to_string(),
             headers: Vec::new(),
             redirects: Vec::new(),
             rewrites: Vec::new(),
@@ -359,6 +359,7 @@ impl RawConfig {
             error_pages: folder.error_pages,
             archives: raw.archives,
             uploads: folder.uploads,
+            metrics: raw.metrics,
             metrics_from: folder.metrics_from,
             trusted_proxies,
             public_origin,
@@ -477,7 +478,7 @@ struct FolderFeatures {
     fallback: Option<String>,
     error_pages: ErrorPageFiles,
     uploads: Option<Uploads>,
-    metrics_from: Option<TrustedProxies>,
+    metrics_from: TrustedProxies,
 }
 
 impl RawConfig {
@@ -535,12 +536,8 @@ impl RawConfig {
                 .filter(|&n| n >= 1)
                 .ok_or_else(|| at("upload_max_bytes", "must be at least 1".into()))?,
         });
-        let metrics_from = match self.metrics {
-            true => {
-                Some(TrustedProxies::parse(&self.metrics_from).map_err(|e| at("metrics_from", e))?)
-            }
-            false => None,
-        };
+        let metrics_from =
+            TrustedProxies::parse(&self.metrics_from).map_err(|e| at("metrics_from", e))?;
         Ok(FolderFeatures {
             header_rules,
             cors,

@@ -107,11 +107,14 @@ fn answer(
 /// `GET /metrics` from an address `metrics_from` lists; `None` for every other request
 /// (from anyone else, `/metrics` is a path like any other).
 fn metrics(req: &Request, state: &ServerState, app: &dyn App) -> Option<Response> {
-    let from = state.config.metrics_from.as_ref()?;
-    if req.path != "/metrics" || !matches!(req.method.as_str(), "GET" | "HEAD") {
+    let config = &state.config;
+    if !config.metrics || req.path != "/metrics" || !matches!(req.method.as_str(), "GET" | "HEAD") {
         return None;
     }
-    if !req.client.is_some_and(|ip| from.contains(ip)) {
+    if !req
+        .client
+        .is_some_and(|ip| config.metrics_from.contains(ip))
+    {
         return None;
     }
     let text = state.metrics.render(&state.live.counts(), &app.metrics());

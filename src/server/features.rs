@@ -57,7 +57,7 @@ pub(super) fn log_enabled(config: &ServerConfig, addrs: &[SocketAddr]) {
             up.max_bytes
         );
     }
-    if let Some(from) = &config.metrics_from {
-        log::info!("metrics: GET /metrics from {from}");
+    if config.metrics {
+        log::info!("metrics: GET /metrics from {}", config.metrics_from);
     }
 }

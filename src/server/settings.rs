@@ -119,8 +119,11 @@ pub struct ServerConfig {
     /// Uploads into the first folder served (`PUT`, and a form on the listing); `None` for
     /// none.
     pub uploads: Option<Uploads>,
-    /// `GET /metrics` for these client addresses; `None` for no metrics.
-    pub metrics_from: Option<TrustedProxies>,
+    /// `GET /metrics` (`--metrics`, `metrics = true`).
+    pub metrics: bool,
+    /// The client addresses `/metrics` answers (`metrics_from`); to any other it is a path
+    /// like any other. Loopback by default.
+    pub metrics_from: TrustedProxies,
 }
 
 impl Default for ServerConfig {
@@ -162,10 +165,14 @@ impl Default for ServerConfig {
             error_pages: ErrorPageFiles::default(),
             archives: false,
             uploads: None,
-            metrics_from: None,
+            metrics: false,
+            metrics_from: TrustedProxies::parse(LOOPBACK).expect("loopback parses"),
         }
     }
 }
+
+/// Both loopback addresses, as `metrics_from` lists them by default.
+const LOOPBACK: &str = "127.0.0.1, ::1";
 
 /// What uploads may do.
 #[derive(Debug, Clone, PartialEq, Eq)]

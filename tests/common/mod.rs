@@ -395,7 +395,8 @@ pub fn every_feature(c: &mut ServerConfig) {
         overwrite: false,
         max_bytes: 1 << 20,
     });
-    c.metrics_from = Some(forwarded::TrustedProxies::parse("127.0.0.1").unwrap());
+    c.metrics = true;
+    c.metrics_from = forwarded::TrustedProxies::parse("127.0.0.1").unwrap();
 }
 
 impl InProcess {
