@@ -1,9 +1,15 @@
-//! The pieces of HTTP's grammar the server checks by hand: a token (RFC 9110) and a number
-//! of digits. An authority (`host[:port]`) is `crate::http::Authority`, which both sides use.
+//! The pieces of HTTP's grammar the server checks by hand: a token (RFC 9110), a field value
+//! safe to write, and a number of digits. An authority (`host[:port]`) is `crate::http::Authority`, which both sides use.
 
 /// Whether `s` is an RFC 9110 token (`1*tchar`), as a method or field name must be.
 pub(crate) fn is_token(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(is_tchar)
+}
+
+/// Whether `s` can be written as a field value: no CR, LF or NUL, which would end the line
+/// early or let a value smuggle in a header of its own.
+pub(crate) fn is_safe_value(s: &str) -> bool {
+    !s.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0))
 }
 
 /// `tchar`: the bytes a token is made of.

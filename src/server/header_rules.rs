@@ -7,7 +7,7 @@
 //! that the server computes (`Content-Length`, `ETag`, ...) are refused at start-up.
 
 use super::glob::Glob;
-use super::grammar::is_token;
+use super::grammar::{is_safe_value, is_token};
 use crate::http::Response;
 
 /// Header fields a rule may not set: the server sets them itself, from the body and the
@@ -65,7 +65,7 @@ fn check_header(name: &str, value: &str) -> Result<(), String> {
     if !is_token(name) {
         return Err(format!("{name:?} is not a header name"));
     }
-    if value.contains(['\r', '\n', '\0']) {
+    if !is_safe_value(value) {
         return Err(format!("{name}: the value must be one line"));
     }
     if SERVER_OWNED.contains(&name.to_ascii_lowercase().as_str()) {

@@ -5,7 +5,7 @@
 use std::io::{self, IoSlice, Read, Seek, SeekFrom};
 
 use super::date;
-use super::grammar::is_token;
+use super::grammar::{is_safe_value, is_token};
 use super::sender::Sender;
 use crate::http::{reason, Body, Request, Response, Stream, Version};
 
@@ -140,7 +140,7 @@ fn check_response(resp: &Response) -> Result<(), String> {
         if !is_token(name) {
             return Err(format!("has a header name that is not a token: {name:?}"));
         }
-        if value.bytes().any(|b| matches!(b, b'\r' | b'\n' | 0)) {
+        if !is_safe_value(value) {
             return Err(format!(
                 "sets {name} to a value with CR, LF or NUL: {value:?}"
             ));
