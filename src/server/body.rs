@@ -60,9 +60,10 @@ impl BodyClock {
     }
 }
 
-/// Reads the body that `framing` announces from `reader`, de-chunked, at most
-/// `limit` bytes (`max_body_bytes`, or the upload limit for an upload). It uses only the reader's buffer (`data`, `consume`) and its deadline
-/// read (`fill_or_408`): the head is the reader's, the body is this file's.
+/// Reads the body that `framing` announces from `reader`, de-chunked, at most `limit` bytes
+/// (`max_body_bytes`, or the upload limit for an upload its sender may make). It uses only the
+/// reader's buffer (`data`, `consume`) and its deadline read (`fill_or_408`): the head is the
+/// reader's, the body is this file's.
 pub(super) fn read_body(
     reader: &mut RequestReader<'_>,
     framing: &Framing,
