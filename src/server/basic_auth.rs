@@ -6,10 +6,10 @@
 //! bcrypt is slow on purpose (tens of milliseconds), and a browser sends the credentials with
 //! every request: a pair that was verified once is remembered, as its HMAC-SHA256 under a key
 //! drawn at start-up (never the password), so that the next requests cost a hash. Each
-//! request is judged once, from its head ([`Verdict`]), before its body is read: the upload
-//! limit depends on it, and a wrong password costs one bcrypt, not one per look. An unknown user is checked against
-//! a hash of the same cost, so that the time of a failure does not tell which users exist.
-//! The log names the user and why, never the password.
+//! request is judged once, from its head (a `Verdict`), before its body is read: the upload
+//! limit depends on it, and a wrong password costs one bcrypt, not one per look. An unknown
+//! user is checked against a hash of the same cost, so that the time of a failure does not
+//! tell which users exist. The log names the user and why, never the password.
 
 use std::collections::HashSet;
 use std::path::Path;
