@@ -11,7 +11,7 @@ use std::path::Path;
 use std::process::Command;
 use std::time::Duration;
 
-use common::{installed, run_binary, Client, Site};
+use common::{installed, peak_memory_kib, run_binary, Client, Site};
 
 /// A bcrypt hash of `pw` at bcrypt's lowest cost (libxcrypt's, so not ours): the tests
 /// check the logic, not the cost.
@@ -463,17 +463,13 @@ fn archives_hold_exactly_what_the_listing_shows() {
     assert!(head.contains("content-type: text/html"), "{head}");
 }
 
-/// Peak resident memory of a process, in KiB.
-fn peak_kib(pid: u32) -> Option<u64> {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
-    line.split_whitespace().nth(1)?.parse().ok()
-}
-
 #[test]
 fn a_200_mb_folder_streams_in_flat_memory() {
-    if !installed("curl", "--version", "curl") || peak_kib(std::process::id()).is_none() {
-        eprintln!("skipped: needs curl and /proc");
+    if !installed("curl", "--version", "curl") {
+        return;
+    }
+    if peak_memory_kib(std::process::id()).is_none() {
+        eprintln!("skipped: no /proc here to read a process's peak memory from");
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -496,7 +492,7 @@ fn a_200_mb_folder_streams_in_flat_memory() {
     }
     let s = serve(dir.path(), &["--archives"]);
     assert_eq!(curl_i(&[&s.url("/")]).0, 200);
-    let before = peak_kib(s.pid()).unwrap();
+    let before = peak_memory_kib(s.pid()).unwrap();
     for format in ["tar.gz", "zip"] {
         let size = curl(&[
             "-o",
@@ -508,7 +504,7 @@ fn a_200_mb_folder_streams_in_flat_memory() {
         let size: u64 = size.trim().parse().unwrap();
         assert!(size > 150_000_000, "{format}: {size} bytes");
     }
-    let grew = peak_kib(s.pid()).unwrap().saturating_sub(before);
+    let grew = peak_memory_kib(s.pid()).unwrap().saturating_sub(before);
     eprintln!("peak memory grew {grew} KiB while 200 MB were archived twice");
     assert!(
         grew < 24 * 1024,

@@ -324,6 +324,13 @@ pub struct InProcess {
     thread: Option<thread::JoinHandle<()>>,
 }
 
+/// A process's peak resident memory in KiB (`VmHWM`), where the system says (Linux's /proc).
+pub fn peak_memory_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// Whether `program` runs here (`program version_arg` succeeds); if not, says in one line
 /// what is missing and which Debian package brings it, so that the test can pass without it.
 pub fn installed(program: &str, version_arg: &str, package: &str) -> bool {
